@@ -1,0 +1,1 @@
+"""ML building blocks shared by training and serving: encoders, estimators, artifact loading."""

@@ -1,0 +1,44 @@
+"""Error hierarchy of the triage service.
+
+Every error the core raises derives from :class:`TriageError` and, where it refines a builtin,
+from that builtin too, so callers may catch either. Only ``api/errors.py`` maps them to HTTP and
+only ``triage/cli`` maps them to exit codes. Messages say what is wrong *and* what to do.
+"""
+
+from __future__ import annotations
+
+
+class TriageError(Exception):
+    """Root of every error raised by the triage service."""
+
+
+class InvalidTicket(TriageError, ValueError):
+    """A ticket's text or metadata cannot be triaged (empty, too long, wrong type)."""
+
+
+class InvalidDataset(TriageError, ValueError):
+    """A training or evaluation file is unusable (missing column, one class, unknown label...)."""
+
+
+class ConfigError(TriageError, ValueError):
+    """A configuration file or setting is invalid. The message names the file, the key and the problem."""
+
+
+class ModelNotReady(TriageError, RuntimeError):
+    """A model or index is missing, unfitted or cannot be loaded."""
+
+
+class ArtifactMismatch(TriageError, RuntimeError):
+    """An artifact was built with another encoder, label set or incompatible version."""
+
+
+class StageFailed(TriageError, RuntimeError):
+    """A triage stage failed on valid input; ``stage`` names it."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(f"triage stage {stage!r} failed: {message}")
+        self.stage = stage
+
+
+class NoEligibleAgent(TriageError, LookupError):
+    """No agent can take a ticket; it is parked in a team queue."""

@@ -1,0 +1,1 @@
+"""Triage stages: each is a plain ``text -> frozen result`` callable."""
