@@ -1,0 +1,152 @@
+"""The triage pipeline: language, category, sentiment, urgency and suggestions for one ticket.
+
+One :class:`TriagePipeline` object runs every stage. Stages share one memoised encoder, so a
+ticket's text is embedded once per request; ``batch`` embeds all texts in one pass first, and
+returns exactly what per-ticket calls return.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from triage.errors import InvalidTicket
+from triage.language import detect_language
+from triage.results import Suggestion, TicketMetadata, TriageResult
+from triage.stages.base import Stage
+from triage.stages.classify import CategoryClassifier
+from triage.stages.sentiment import SentimentScorer
+from triage.stages.urgency import UrgencyScorer, apply_context
+
+logger = logging.getLogger(__name__)
+
+#: Default limit on subject + body, in characters (see Settings.max_text_chars).
+DEFAULT_MAX_CHARS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class TicketText:
+    """The text of a ticket as the pipeline sees it."""
+
+    subject: str = ""
+    body: str = ""
+
+    def combined(self) -> str:
+        subject, body = self.subject.strip(), self.body.strip()
+        if subject and body:
+            return f"{subject}\n{body}"
+        return subject or body
+
+
+def validate_text(text: object, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Check ticket text at the edge of the core.
+
+    Raises:
+        InvalidTicket: not a string, empty or whitespace-only, or longer than ``max_chars``.
+    """
+    if not isinstance(text, str):
+        raise InvalidTicket(f"ticket text must be a string, got {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidTicket("ticket text is empty: send a subject or a body with some words in it")
+    if len(stripped) > max_chars:
+        raise InvalidTicket(
+            f"ticket text has {len(stripped)} characters, more than the limit of {max_chars}; "
+            "send the first part and attach the rest, or raise TRIAGE_MAX_TEXT_CHARS"
+        )
+    return stripped
+
+
+class TriagePipeline:
+    """Runs every triage stage on a ticket text.
+
+    Example:
+        >>> pipeline = TriagePipeline(classify=c, urgency=u, sentiment=s, suggest=kb, encoder=enc)
+        >>> pipeline("VPN 连不上，报错 E1043").category.label
+        'repair/network'
+    """
+
+    def __init__(
+        self,
+        *,
+        classify: CategoryClassifier,
+        urgency: UrgencyScorer,
+        sentiment: SentimentScorer,
+        suggest: Stage[tuple[Suggestion, ...]] | None = None,
+        encoder: object | None = None,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> None:
+        """Args:
+        classify, urgency, sentiment: Fitted stages sharing one memoised encoder.
+        suggest: Optional knowledge-base stage; when it fails, the result is ``degraded``.
+        encoder: The shared encoder; ``batch`` warms it with all texts in one pass.
+        max_chars: Longest accepted text.
+        """
+        self.classify = classify
+        self.urgency = urgency
+        self.sentiment = sentiment
+        self.suggest = suggest
+        self.encoder = encoder
+        self.max_chars = max_chars
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        return {
+            "category": self.classify.model_version,
+            "urgency": self.urgency.model_version,
+            "sentiment": self.sentiment.model_version,
+        }
+
+    def __call__(self, text: str, metadata: TicketMetadata | None = None) -> TriageResult:
+        return self.batch([text], [metadata])[0]
+
+    def batch(
+        self, texts: Sequence[str], metadata: Sequence[TicketMetadata | None] | None = None
+    ) -> list[TriageResult]:
+        """Triage several tickets; element-wise equal to per-ticket calls.
+
+        Raises:
+            InvalidTicket: any text is invalid (the message gives its position).
+        """
+        if metadata is not None and len(metadata) != len(texts):
+            raise InvalidTicket(f"got {len(texts)} texts but {len(metadata)} metadata entries")
+        clean = []
+        for position, text in enumerate(texts):
+            try:
+                clean.append(validate_text(text, max_chars=self.max_chars))
+            except InvalidTicket as exc:
+                raise InvalidTicket(f"ticket {position}: {exc}") from exc
+        if not clean:
+            return []
+        if self.encoder is not None:
+            self.encoder.encode(clean)  # type: ignore[attr-defined]  # one pass fills the shared memo
+        categories = self.classify.batch(clean)
+        sentiments = self.sentiment.batch(clean)
+        urgencies = self.urgency.batch(clean)
+        suggestions, warnings = self._suggest(clean)
+        metas = metadata or [None] * len(clean)
+        return [
+            TriageResult(
+                language=detect_language(text),
+                category=category,
+                urgency=apply_context(urgency, metadata=meta, sentiment=sentiment),
+                sentiment=sentiment,
+                suggestions=found,
+                degraded=bool(warnings),
+                warnings=warnings,
+                model_versions=self.model_versions,
+            )
+            for text, category, sentiment, urgency, found, meta in zip(
+                clean, categories, sentiments, urgencies, suggestions, metas, strict=True
+            )
+        ]
+
+    def _suggest(self, texts: list[str]) -> tuple[list[tuple[Suggestion, ...]], tuple[str, ...]]:
+        if self.suggest is None:
+            return [()] * len(texts), ()
+        try:
+            return list(self.suggest.batch(texts)), ()
+        except Exception as exc:  # suggestions are optional: degrade, never fail the triage
+            logger.warning("knowledge-base suggestions failed", extra={"error": type(exc).__name__})
+            return [()] * len(texts), (f"suggestions unavailable: {type(exc).__name__}",)

@@ -1,0 +1,47 @@
+"""What every triage stage shares: the protocol and how a stage turns texts into model features."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from models.encoder import SentenceEncoder
+from models.loading import ModelArtifact
+from triage.errors import ArtifactMismatch
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Stage(Protocol[R_co]):
+    """A triage stage: a named, pure ``text -> frozen result`` callable with an equal ``batch``."""
+
+    name: str
+
+    def __call__(self, text: str) -> R_co: ...
+
+    def batch(self, texts: Sequence[str]) -> list[R_co]: ...
+
+
+def check_encoder_matches(artifact: ModelArtifact, encoder: SentenceEncoder) -> None:
+    """Refuse a head trained on another encoder's embeddings.
+
+    Raises:
+        ArtifactMismatch: the encoder id or dimension differs from the model card's.
+    """
+    card = artifact.card
+    if card.encoder_id != encoder.id or card.encoder_dim != encoder.dim:
+        raise ArtifactMismatch(
+            f"model {card.name} ({card.version}) was trained on encoder {card.encoder_id} ({card.encoder_dim}-d), "
+            f"but the service runs {encoder.id} ({encoder.dim}-d); set TRIAGE_ENCODER to match or retrain"
+        )
+
+
+def predict_proba(artifact: ModelArtifact, encoder: SentenceEncoder, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated class probabilities and the embeddings they were computed from."""
+    from models.estimators import TextFeatures
+
+    embeddings = encoder.encode(list(texts))
+    probabilities = artifact.estimator.predict_proba(TextFeatures(texts=list(texts), embeddings=embeddings))
+    return np.asarray(probabilities, dtype=np.float64), embeddings

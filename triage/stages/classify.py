@@ -1,0 +1,91 @@
+"""Category stage: calibrated semantic classification with an abstain path to a human queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from models.encoder import SentenceEncoder
+from models.loading import ModelArtifact
+from triage.errors import StageFailed
+from triage.results import CategoryPrediction, LabelScore
+from triage.stages.base import check_encoder_matches, predict_proba
+
+
+class CategoryClassifier:
+    """Predicts a ticket's category from its text; abstains when unsure or out of scope.
+
+    The predicted label is always one of the trained labels: the ranking is built from the model's
+    own ``classes_``, never from free text.
+
+    Example:
+        >>> classifier = CategoryClassifier(artifact, encoder)
+        >>> classifier("VPN drops every 5 minutes").label
+        'repair/network'
+    """
+
+    name = "category"
+
+    def __init__(
+        self,
+        artifact: ModelArtifact,
+        encoder: SentenceEncoder,
+        *,
+        abstain_threshold: float | None = None,
+        top_k: int = 3,
+    ) -> None:
+        """Args:
+        artifact: A fitted category head with its card.
+        encoder: The shared (memoised) sentence encoder the head was trained on.
+        abstain_threshold: Confidence below which the stage abstains; defaults to the one chosen
+            at training time (the card's).
+        top_k: Alternatives returned in ``ranking``.
+
+        Raises:
+            ArtifactMismatch: the head was trained on another encoder.
+        """
+        check_encoder_matches(artifact, encoder)
+        self.artifact = artifact
+        self.encoder = encoder
+        self.labels = [str(label) for label in artifact.estimator.classes_]
+        self.abstain_threshold = (
+            artifact.card.abstain_threshold if abstain_threshold is None else float(abstain_threshold)
+        )
+        self.top_k = top_k
+
+    @property
+    def model_version(self) -> str:
+        return self.artifact.card.version
+
+    def __call__(self, text: str) -> CategoryPrediction:
+        return self.batch([text])[0]
+
+    def batch(self, texts: Sequence[str]) -> list[CategoryPrediction]:
+        """Classify several texts; equal to calling the stage on each."""
+        if not texts:
+            return []
+        try:
+            probabilities, embeddings = predict_proba(self.artifact, self.encoder, texts)
+            scope_similarity = self.artifact.scope.similarity(embeddings)
+        except Exception as exc:  # a head or encoder failure names the stage
+            raise StageFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
+        return [self._decide(row, float(sim)) for row, sim in zip(probabilities, scope_similarity, strict=True)]
+
+    def _decide(self, probabilities: np.ndarray, scope_similarity: float) -> CategoryPrediction:
+        order = np.argsort(-probabilities, kind="stable")[: self.top_k]
+        ranking = tuple(LabelScore(self.labels[i], round(float(probabilities[i]), 6)) for i in order)
+        best = ranking[0]
+        reason = None
+        if scope_similarity < self.artifact.scope.threshold:
+            reason = "out_of_scope"
+        elif best.confidence < self.abstain_threshold:
+            reason = "low_confidence"
+        return CategoryPrediction(
+            label=best.label,
+            confidence=best.confidence,
+            ranking=ranking,
+            abstained=reason is not None,
+            abstain_reason=reason,
+            model_version=self.model_version,
+        )
