@@ -1,0 +1,152 @@
+"""Evaluate a trained head on a labelled file: accuracy, macro-F1, calibration, abstention, per language."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from models.encoder import SentenceEncoder
+from models.loading import ModelArtifact
+from models.metrics import expected_calibration_error
+from triage.errors import InvalidDataset
+from triage.language import detect_language
+from triage.stages.base import predict_proba
+from triage.stages.classify import CategoryClassifier
+
+EVAL_BATCH = 256
+
+
+@dataclass
+class Predictions:
+    labels: list[str]
+    confidences: np.ndarray
+    abstained: np.ndarray
+
+
+def predict_for_evaluation(
+    task: str,
+    artifact: ModelArtifact,
+    encoder: SentenceEncoder,
+    texts: Sequence[str],
+    *,
+    abstain_threshold: float | None = None,
+    progress: bool = False,
+) -> Predictions:
+    """Predict in batches. Category predictions go through the serving stage (abstain path
+    included); sentiment and urgency heads never abstain."""
+    batches = range(0, len(texts), EVAL_BATCH)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc=f"evaluate {task}", unit="batch")
+    labels: list[str] = []
+    confidences: list[float] = []
+    abstained: list[bool] = []
+    classifier = (
+        CategoryClassifier(artifact, encoder, abstain_threshold=abstain_threshold) if task == "category" else None
+    )
+    classes = [str(c) for c in artifact.estimator.classes_]
+    for start in batches:
+        chunk = list(texts[start : start + EVAL_BATCH])
+        if classifier is not None:
+            for prediction in classifier.batch(chunk):
+                labels.append(prediction.label)
+                confidences.append(prediction.confidence)
+                abstained.append(prediction.abstained)
+        else:
+            probabilities, _ = predict_proba(artifact, encoder, chunk)
+            best = probabilities.argmax(axis=1)
+            labels.extend(classes[i] for i in best)
+            confidences.extend(probabilities[np.arange(len(chunk)), best].tolist())
+            abstained.extend([False] * len(chunk))
+    return Predictions(labels, np.asarray(confidences, dtype=float), np.asarray(abstained, dtype=bool))
+
+
+def _metrics(gold: np.ndarray, pred: Predictions, mask: np.ndarray, unknown_label: str | None) -> dict[str, object]:
+    gold = gold[mask]
+    labels = np.asarray(pred.labels, dtype=object)[mask]
+    confidences = pred.confidences[mask]
+    abstained = pred.abstained[mask]
+    n = int(mask.sum())
+    if n == 0:
+        return {"n": 0}
+    label_correct = labels == gold
+    accepted = ~abstained
+    out: dict[str, object] = {"n": n}
+    if unknown_label is None:
+        out["accuracy"] = float(label_correct.mean())
+        out["macro_f1"] = float(f1_score(gold, labels, average="macro", zero_division=0))
+    else:
+        # The system's answer per row is a label or "abstain"; out-of-scope rows are right only when it abstains.
+        in_scope = gold != unknown_label
+        system = np.where(abstained, unknown_label, labels)
+        correct = np.where(in_scope, accepted & label_correct, abstained)
+        out["accuracy"] = float(correct.mean())
+        out["macro_f1"] = float(f1_score(gold, system, average="macro", zero_division=0))
+        out["in_scope_accuracy"] = float(correct[in_scope].mean()) if in_scope.any() else None
+        out["in_scope_label_accuracy"] = float(label_correct[in_scope].mean()) if in_scope.any() else None
+        out["oos_recall"] = float(abstained[~in_scope].mean()) if (~in_scope).any() else None
+        label_correct, confidences, accepted = label_correct[in_scope], confidences[in_scope], accepted[in_scope]
+    out["ece"] = float(expected_calibration_error(confidences, label_correct)) if len(confidences) else None
+    out["coverage"] = float(accepted.mean()) if len(accepted) else None
+    out["accepted_accuracy"] = float(label_correct[accepted].mean()) if accepted.any() else None
+    return out
+
+
+def score_predictions(
+    gold: Sequence[str],
+    pred: Predictions,
+    texts: Sequence[str],
+    *,
+    unknown_label: str | None = None,
+) -> dict[str, object]:
+    """All metrics, overall and per detected language.
+
+    Without ``unknown_label``: ``accuracy``/``macro_f1`` are top-1 label metrics (abstention
+    ignored), ``coverage`` is the share not abstained and ``accepted_accuracy`` the accuracy on them.
+    With it: rows of that label count as correct only when the model abstains; in-scope rows only
+    when it answers and is right; ``in_scope_accuracy`` and ``oos_recall`` are added, and
+    ``ece``/``coverage``/``accepted_accuracy`` are computed on in-scope rows.
+    """
+    gold_array = np.asarray(gold, dtype=object)
+    everything = np.ones(len(gold_array), dtype=bool)
+    result = _metrics(gold_array, pred, everything, unknown_label)
+    languages = np.array([detect_language(t).language for t in texts])
+    result["per_language"] = {
+        language: _metrics(gold_array, pred, languages == language, unknown_label)
+        for language in sorted(set(languages.tolist()))
+    }
+    return result
+
+
+def check_evaluable(gold: Sequence[str], model_labels: Sequence[str], *, unknown_label: str | None, source: str) -> list[str]:
+    """Validate gold labels against the model; returns warnings for labels the model never saw.
+
+    Raises:
+        InvalidDataset: ``unknown_label`` is a label the model was trained on, or it does not occur.
+    """
+    known = set(model_labels)
+    counts = Counter(gold)
+    if unknown_label is not None:
+        if unknown_label in known:
+            raise InvalidDataset(
+                f"--unknown-label {unknown_label!r} is one of the model's trained labels; "
+                "name the label that marks out-of-scope rows instead"
+            )
+        if unknown_label not in counts:
+            seen = ", ".join(sorted(counts)[:20])
+            raise InvalidDataset(
+                f"--unknown-label {unknown_label!r} does not occur in {source} (labels there: {seen}); check the spelling"
+            )
+    unseen = {label: n for label, n in counts.items() if label not in known and label != unknown_label}
+    if not unseen:
+        return []
+    listed = ", ".join(f"{label!r} ({n})" for label, n in sorted(unseen.items())[:10])
+    return [
+        f"{sum(unseen.values())} rows carry labels the model was never trained on and count as errors: {listed}. "
+        "If they mark out-of-scope tickets, pass --unknown-label"
+    ]

@@ -1,0 +1,63 @@
+"""``triage evaluate``: score a trained head on a labelled file; prints one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from triage.config import get_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model on a labelled file (JSON on stdout)",
+        description="Prints one JSON object: n, accuracy, macro_f1, ece, coverage, accepted_accuracy, "
+        "per_language; with --unknown-label also in_scope_accuracy and oos_recall.",
+    )
+    parser.add_argument("--task", required=True, choices=["category", "urgency", "sentiment"])
+    parser.add_argument("--model", required=True, help="models:/<name>@<alias>, models:/<name>/<version> or a folder")
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--text-col", help="text column, or several comma-separated (default: text, else subject,body)")
+    parser.add_argument("--label-col", help="label column (default: label)")
+    parser.add_argument("--unknown-label", help="label marking out-of-scope rows: correct only when the model abstains")
+    parser.add_argument("--abstain-threshold", type=float, help="override the model's abstain threshold")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.encoder import load_encoder
+    from models.loading import load_artifact
+    from training.data import load_labelled
+    from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
+
+    settings = get_settings()
+    artifact = load_artifact(args.model, tracking_uri=settings.resolved_mlflow_uri)
+    data = load_labelled(args.data, text_col=args.text_col, label_col=args.label_col or artifact.card.label_column)
+    warnings = check_evaluable(data.labels, artifact.card.labels, unknown_label=args.unknown_label, source=data.source)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    encoder = load_encoder(_encoder_name(artifact.card.encoder_id))
+    predictions = predict_for_evaluation(
+        args.task, artifact, encoder, data.texts, abstain_threshold=args.abstain_threshold, progress=not args.quiet
+    )
+    result = score_predictions(data.labels, predictions, data.texts, unknown_label=args.unknown_label)
+    result = {
+        **result,
+        "task": args.task,
+        "model": args.model,
+        "model_version": artifact.card.version,
+        "abstain_threshold": artifact.card.abstain_threshold if args.abstain_threshold is None else args.abstain_threshold,
+        "data": str(args.data),
+        "warnings": warnings + data.notes,
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def _encoder_name(encoder_id: str) -> str:
+    """Backend name (``minilm+use``) from an encoder id (``minilm:...@rev+use:...@rev``)."""
+    return "+".join(part.split(":", 1)[0] for part in encoder_id.split("+"))

@@ -1,0 +1,55 @@
+"""Build the serving pipeline from settings: one encoder, three heads, and the knowledge base if present."""
+
+from __future__ import annotations
+
+import logging
+
+from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
+from models.loading import load_artifact
+from triage.config import Settings
+from triage.pipeline import TriagePipeline
+from triage.stages.classify import CategoryClassifier
+from triage.stages.sentiment import SentimentScorer
+from triage.stages.urgency import UrgencyScorer
+
+logger = logging.getLogger(__name__)
+
+
+def build_pipeline(settings: Settings, *, encoder: SentenceEncoder | None = None, with_kb: bool = True) -> TriagePipeline:
+    """Load every model named in ``settings`` and compose the pipeline.
+
+    Args:
+        settings: Model URIs (``models:/...@champion`` or folders), encoder, KB folder.
+        encoder: An already-loaded encoder to share (tests); loaded from settings otherwise.
+        with_kb: Attach the knowledge-base stage when an index exists at ``settings.resolved_kb_dir``.
+
+    Raises:
+        ModelNotReady: a model URI resolves to nothing.
+        ArtifactMismatch: a model was trained on another encoder.
+    """
+    shared = MemoizedEncoder(encoder or load_encoder(settings.encoder), max_size=settings.encode_cache_size)
+    cache = settings.home / "model-cache"
+
+    def artifact(task: str):  # noqa: ANN202 - local helper
+        return load_artifact(settings.model_uri(task), tracking_uri=settings.resolved_mlflow_uri, cache_dir=cache)
+
+    suggest = _knowledge_base_stage(settings, shared) if with_kb else None
+    return TriagePipeline(
+        classify=CategoryClassifier(artifact("category"), shared, abstain_threshold=settings.abstain_threshold),
+        urgency=UrgencyScorer(artifact("urgency"), shared),
+        sentiment=SentimentScorer(artifact("sentiment"), shared),
+        suggest=suggest,
+        encoder=shared,
+        max_chars=settings.max_text_chars,
+    )
+
+
+def _knowledge_base_stage(settings: Settings, encoder: SentenceEncoder):  # noqa: ANN202
+    folder = settings.resolved_kb_dir
+    if not folder.exists():
+        logger.info("no knowledge base at %s; suggestions are off", folder)
+        return None
+    from kb_index.knowledge_base import KnowledgeBase
+    from triage.stages.suggest import AnswerSuggester
+
+    return AnswerSuggester(KnowledgeBase.load(folder, encoder=encoder))
