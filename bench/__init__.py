@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory, printed as tables. Run all with ``python -m bench``."""
