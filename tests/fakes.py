@@ -40,3 +40,36 @@ class FakeEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([self._vector(t) for t in texts])
+
+
+class FakeHead:
+    """A fitted-looking head: softmax over similarity to per-label prototype texts.
+
+    Mirrors the estimator contract the stages rely on (``classes_``, ``predict_proba(TextFeatures)``)
+    without any training, so stage and pipeline logic can be tested in microseconds.
+    """
+
+    def __init__(self, prototypes: dict[str, str], encoder: FakeEncoder, *, sharpness: float = 8.0) -> None:
+        self.classes_ = np.array(sorted(prototypes))
+        self.prototypes_ = encoder.encode([prototypes[c] for c in self.classes_])
+        self.sharpness = sharpness
+
+    def predict_proba(self, features) -> np.ndarray:  # noqa: ANN001 - TextFeatures
+        logits = self.sharpness * features.embeddings @ self.prototypes_.T
+        logits -= logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        return weights / weights.sum(axis=1, keepdims=True)
+
+
+def make_artifact(task: str, prototypes: dict[str, str], encoder: FakeEncoder, *, abstain_threshold: float = 0.0,
+                  scope_threshold: float = -1.0, params: dict | None = None):  # fmt: skip
+    """A ModelArtifact around a FakeHead, as training would produce it."""
+    from models.loading import ModelArtifact, ModelCard, ScopeModel
+
+    head = FakeHead(prototypes, encoder)
+    card = ModelCard(
+        name=f"triage-{task}", task=task, labels=[str(c) for c in head.classes_], encoder_id=encoder.id,
+        encoder_dim=encoder.dim, abstain_threshold=abstain_threshold, scope_threshold=scope_threshold,
+        params=params or {}, version=f"triage-{task}/7",
+    )  # fmt: skip
+    return ModelArtifact(estimator=head, card=card, scope=ScopeModel(head.prototypes_, scope_threshold))

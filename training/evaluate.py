@@ -97,6 +97,23 @@ def _metrics(gold: np.ndarray, pred: Predictions, mask: np.ndarray, unknown_labe
     return out
 
 
+def _per_label(gold: np.ndarray, pred: Predictions, unknown_label: str | None) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support of each gold label (abstentions count as ``unknown_label``)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    system = np.asarray(pred.labels, dtype=object)
+    if unknown_label is not None:
+        system = np.where(pred.abstained, unknown_label, system)
+    labels = sorted(set(gold.tolist()))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, system, labels=labels, zero_division=0
+    )
+    return {
+        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+        for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
+    }
+
+
 def score_predictions(
     gold: Sequence[str],
     pred: Predictions,
@@ -115,6 +132,7 @@ def score_predictions(
     gold_array = np.asarray(gold, dtype=object)
     everything = np.ones(len(gold_array), dtype=bool)
     result = _metrics(gold_array, pred, everything, unknown_label)
+    result["per_label"] = _per_label(gold_array, pred, unknown_label)
     languages = np.array([detect_language(t).language for t in texts])
     result["per_language"] = {
         language: _metrics(gold_array, pred, languages == language, unknown_label)

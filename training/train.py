@@ -100,7 +100,8 @@ def fit_artifact(
     progress: bool = True,
 ) -> ModelArtifact:
     """Embed the training texts, fit the head and the scope model, and fill the card."""
-    from models.estimators import HybridTextClassifier, TextFeatures
+    from models.estimators import HybridTextClassifier
+    from models.features import TextFeatures
 
     check_trainable(train)
     embeddings = encoder.encode(train.texts, show_progress=progress)

@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from models.encoder import SentenceEncoder
+from models.features import TextFeatures
 from models.loading import ModelArtifact
 from triage.errors import ArtifactMismatch
 
@@ -40,8 +41,6 @@ def check_encoder_matches(artifact: ModelArtifact, encoder: SentenceEncoder) -> 
 
 def predict_proba(artifact: ModelArtifact, encoder: SentenceEncoder, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated class probabilities and the embeddings they were computed from."""
-    from models.estimators import TextFeatures
-
     embeddings = encoder.encode(list(texts))
     probabilities = artifact.estimator.predict_proba(TextFeatures(texts=list(texts), embeddings=embeddings))
     return np.asarray(probabilities, dtype=np.float64), embeddings

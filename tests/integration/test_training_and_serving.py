@@ -1,0 +1,157 @@
+"""Real encoder, real MLflow (SQLite store in a temp folder), real artifacts: train -> register -> serve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models.encoder import MemoizedEncoder
+from training import tracking
+from training.train import train_task
+from triage.cli.main import main as cli
+from triage.config import Settings
+from triage.factory import build_pipeline
+
+pytestmark = pytest.mark.integration
+
+DEMO = Path(__file__).resolve().parents[2] / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_train(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stratified 40% sample of the demo tickets: enough to learn, quick to train."""
+    frame = pd.read_csv(DEMO / "tickets.csv", dtype=str, keep_default_na=False)
+    sample = frame.groupby(["category", "language"], group_keys=False).apply(lambda g: g.sample(frac=0.4, random_state=1))
+    path = tmp_path_factory.mktemp("data") / "train.csv"
+    sample.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(demo_train: Path, tmp_path_factory: pytest.TempPathFactory, real_encoder):
+    home = tmp_path_factory.mktemp("home")
+    settings = Settings(home=home, kb_dir=home / "no-kb")
+    encoder = MemoizedEncoder(real_encoder, max_size=5000)
+    outcomes = {
+        task: train_task(task=task, data_path=demo_train, settings=settings, text_col="subject,body",
+                         label_col=task, encoder=encoder, progress=False)  # fmt: skip
+        for task in ("category", "urgency", "sentiment")
+    }
+    return settings, outcomes, encoder
+
+
+def test_training_registers_a_champion_per_task_with_a_full_mlflow_record(trained) -> None:
+    settings, outcomes, _ = trained
+    client = tracking.mlflow_client(settings)
+    for task, outcome in outcomes.items():
+        assert outcome.promoted and outcome.version == "1"
+        assert tracking.current_champion_version(client, f"triage-{task}") == "1"
+        run = client.get_run(outcome.run_id)
+        assert run.data.tags["data_fingerprint"] == outcome.data_fingerprint
+        assert "accuracy" in run.data.metrics and any(k.startswith("head.") for k in run.data.params)
+        logged = {f.path for f in client.list_artifacts(outcome.run_id, "evaluation")}
+        assert {"evaluation/confusion_matrix.png", "evaluation/labels.json"} <= logged
+    assert outcomes["category"].metrics["accuracy"] > 0.8
+
+
+def test_a_worse_candidate_does_not_take_the_champion_alias_unless_forced(trained, demo_train: Path, tmp_path: Path):
+    settings, outcomes, encoder = trained
+    frame = pd.read_csv(demo_train, dtype=str, keep_default_na=False)
+    frame["category"] = frame["category"].sample(frac=1.0, random_state=3).to_numpy()  # destroy the signal
+    noisy = tmp_path / "noisy.csv"
+    frame.to_csv(noisy, index=False)
+    worse = train_task(task="category", data_path=noisy, settings=settings, text_col="subject,body",
+                       label_col="category", encoder=encoder, progress=False)  # fmt: skip
+    client = tracking.mlflow_client(settings)
+    assert not worse.promoted and "not promoted" in worse.promotion_reason
+    assert tracking.current_champion_version(client, "triage-category") == outcomes["category"].version
+    forced = train_task(task="category", data_path=noisy, settings=settings, text_col="subject,body",
+                        label_col="category", encoder=encoder, force_promote=True, progress=False)  # fmt: skip
+    assert forced.promoted
+    assert tracking.current_champion_version(client, "triage-category") == forced.version
+    client.set_registered_model_alias("triage-category", "champion", outcomes["category"].version)  # restore
+
+
+def test_serving_loads_champions_stamps_versions_and_batch_equals_single_calls(trained) -> None:
+    settings, _, encoder = trained
+    pipeline = build_pipeline(settings, encoder=encoder.inner)
+    texts = ["VPN keeps disconnecting since this morning, error E1043", "我申请的退款什么时候到账？订单号 ORD-11223",
+             "System down for all users!!! 系统崩溃 紧急"]  # fmt: skip
+    batched = pipeline.batch(texts)
+    assert batched == [pipeline(t) for t in texts]
+    for result in batched:
+        assert result.category.model_version.startswith("triage-category/")
+        assert set(result.model_versions) == {"category", "urgency", "sentiment"}
+        assert result.category.label in pipeline.classify.labels
+    assert batched[2].urgency.level == "P1"
+    assert batched[1].language.language == "zh"
+
+
+def _run_cli(args: list[str], settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str, str]:
+    from triage import config
+
+    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    for module in ("triage.cli.evaluate", "triage.cli.classify", "triage.cli.train"):
+        monkeypatch.setattr(f"{module}.get_settings", lambda: settings)
+    code = cli(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_evaluate_prints_one_json_object_with_abstention_and_language_metrics(trained, monkeypatch, capsys) -> None:
+    settings, _, _ = trained
+    scored = pd.concat([pd.read_csv(DEMO / "tickets.csv", dtype=str).head(60), pd.read_csv(DEMO / "out_of_scope.csv", dtype=str)])
+    path = settings.home / "eval.csv"
+    scored.to_csv(path, index=False)
+    code, out, _ = _run_cli(["evaluate", "--task", "category", "--model", "models:/triage-category@champion",
+                             "--data", str(path), "--text-col", "subject,body", "--label-col", "category",
+                             "--unknown-label", "out_of_scope", "--quiet"], settings, monkeypatch, capsys)  # fmt: skip
+    assert code == 0
+    result = json.loads(out)
+    for key in ("n", "accuracy", "macro_f1", "ece", "coverage", "accepted_accuracy", "per_language",
+                "in_scope_accuracy", "oos_recall"):  # fmt: skip
+        assert key in result
+    assert set(result["per_language"]) >= {"en", "zh"}
+    assert result["oos_recall"] > 0.3
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--label-col", "nope"], "missing label column 'nope'"),
+        (["--label-col", "category", "--unknown-label", "never_seen"], "does not occur"),
+        (["--label-col", "category", "--unknown-label", "billing/refund"], "one of the model's trained labels"),
+    ],
+)
+def test_evaluate_rejects_bad_input_with_a_clear_message(trained, monkeypatch, capsys, extra, message) -> None:
+    settings, _, _ = trained
+    code, out, err = _run_cli(["evaluate", "--task", "category", "--model", "models:/triage-category@champion",
+                               "--data", str(DEMO / "tickets.csv"), "--quiet", *extra], settings, monkeypatch, capsys)  # fmt: skip
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err
+
+
+def test_training_on_a_single_class_fails_clearly(trained, tmp_path: Path, monkeypatch, capsys) -> None:
+    settings, _, _ = trained
+    path = tmp_path / "one.csv"
+    pd.DataFrame({"text": ["a b", "c d", "e f"], "label": ["x", "x", "x"]}).to_csv(path, index=False)
+    code, _, err = _run_cli(["train", "--task", "category", "--data", str(path), "--quiet"], settings, monkeypatch, capsys)
+    assert code == 2 and "single class" in err
+
+
+def test_classify_keeps_every_row_and_marks_untriageable_ones(trained, tmp_path: Path, monkeypatch, capsys) -> None:
+    settings, _, _ = trained
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["My invoice for March is missing", "   ", "x" * (settings.max_text_chars + 1), "打印机卡纸了"],
+                  "customer_tier": ["vip", "standard", "standard", "standard"]}).to_csv(source, index=False)  # fmt: skip
+    out = tmp_path / "out.parquet"
+    code, _, _ = _run_cli(["classify", "--in", str(source), "--out", str(out), "--quiet"], settings, monkeypatch, capsys)
+    assert code == 0
+    result = pd.read_parquet(out)
+    assert len(result) == 4 and result["text"].tolist()[0] == "My invoice for March is missing"
+    assert result["triage_error"].tolist()[0] == "" and result["triage_error"].tolist()[3] == ""
+    assert "empty" in result["triage_error"].tolist()[1] and "limit" in result["triage_error"].tolist()[2]
+    assert result["triage_category"].tolist()[3] in build_pipeline(settings, encoder=trained[2].inner).classify.labels
