@@ -1,0 +1,166 @@
+"""The SLA clock of one ticket: business-time counting with pauses and reopen cycles.
+
+Definitions follow Zendesk/JSM: the clock counts business time only; it pauses while the ticket waits
+on the customer ("pending") and resumes when they reply; a reopened ticket starts a new cycle with fresh
+targets. ``breached`` speaks about the current cycle, ``ever_breached`` about all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from triage.calendar import BusinessCalendar
+from triage.domain import SlaTarget, require_aware
+
+_ZERO = timedelta(0)
+
+
+@dataclass
+class SlaCycle:
+    """One open→resolved stretch of a ticket. Metrics stop when their event happens."""
+
+    number: int
+    started_at: datetime
+    banked: timedelta = _ZERO  # business time of closed running segments
+    running_since: datetime | None = None
+    stopped: dict[str, tuple[datetime, timedelta]] = field(default_factory=dict)  # metric -> (when, elapsed)
+
+    def elapsed(self, calendar: BusinessCalendar, now: datetime) -> timedelta:
+        if self.running_since is None:
+            return self.banked
+        return self.banked + calendar.business_time_between(self.running_since, now)
+
+
+@dataclass
+class SlaClock:
+    """SLA clock of one ticket.
+
+    Args:
+        ticket_id: The ticket it measures.
+        target: First-response and resolution targets.
+        calendar: Business calendar the targets are counted on.
+        started_at: When the first cycle starts (ticket creation).
+
+    Example:
+        >>> clock = SlaClock(ticket_id="T1", target=target, calendar=cal, started_at=t0)
+        >>> clock.pause(t1); clock.resume(t2); clock.due_at("resolution")
+    """
+
+    ticket_id: str
+    target: SlaTarget
+    calendar: BusinessCalendar
+    started_at: datetime
+    cycles: list[SlaCycle] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        require_aware(self.started_at, "started_at")
+        if not self.cycles:
+            self.cycles.append(SlaCycle(number=1, started_at=self.started_at, running_since=self.started_at))
+
+    # -- state changes -------------------------------------------------------------------------
+
+    @property
+    def cycle(self) -> SlaCycle:
+        """The current cycle."""
+        return self.cycles[-1]
+
+    @property
+    def paused(self) -> bool:
+        return self.cycle.running_since is None and not self.resolved
+
+    @property
+    def resolved(self) -> bool:
+        return "resolution" in self.cycle.stopped
+
+    def pause(self, at: datetime) -> None:
+        """The ticket waits on the customer: stop counting (no-op if already paused or resolved)."""
+        cycle = self.cycle
+        if cycle.running_since is None:
+            return
+        self._check_order(at)
+        cycle.banked += self.calendar.business_time_between(cycle.running_since, at)
+        cycle.running_since = None
+
+    def resume(self, at: datetime) -> None:
+        """The customer replied: count again (no-op if running or resolved)."""
+        self._check_order(at)
+        if self.cycle.running_since is None and not self.resolved:
+            self.cycle.running_since = at
+
+    def accept(self, at: datetime) -> None:
+        """An agent accepted the ticket; stops the ``acceptance`` metric."""
+        self._stop("acceptance", at)
+
+    def respond(self, at: datetime) -> None:
+        """First public reply; stops the ``first_response`` metric (and acceptance: replying accepts)."""
+        self._stop("acceptance", at)
+        self._stop("first_response", at)
+
+    def resolve(self, at: datetime) -> None:
+        """Ticket solved: stops every metric of this cycle."""
+        for metric in ("acceptance", "first_response", "resolution"):
+            self._stop(metric, at)
+        self.pause(at)
+
+    def reopen(self, at: datetime) -> SlaCycle:
+        """Start a new cycle with fresh targets; earlier cycles keep their breaches."""
+        self._check_order(at)
+        if not self.resolved:
+            self.resolve(at)
+        cycle = SlaCycle(number=self.cycle.number + 1, started_at=at, running_since=at)
+        self.cycles.append(cycle)
+        return cycle
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def elapsed(self, now: datetime, metric: str = "resolution") -> timedelta:
+        """Business time counted for ``metric`` in the current cycle (frozen once it stopped)."""
+        stopped = self.cycle.stopped.get(metric)
+        if stopped is not None:
+            return stopped[1]
+        return self.cycle.elapsed(self.calendar, require_aware(now, "now"))
+
+    def due_at(self, metric: str = "resolution") -> datetime | None:
+        """When ``metric`` is due in the current cycle; ``None`` while paused, stopped or without target."""
+        target = self.target.for_metric(metric)
+        cycle = self.cycle
+        if target is None or metric in cycle.stopped or cycle.running_since is None:
+            return None
+        remaining = max(target - cycle.banked, _ZERO)
+        return self.calendar.add_business_time(cycle.running_since, remaining)
+
+    def breached(self, now: datetime) -> bool:
+        """Whether any metric of the current cycle is over target at ``now``."""
+        return self._cycle_breached(self.cycle, now)
+
+    def ever_breached(self, now: datetime) -> bool:
+        """Whether any cycle, current or past, breached."""
+        return any(self._cycle_breached(c, now) for c in self.cycles)
+
+    def metric_breached(self, metric: str, now: datetime) -> bool:
+        target = self.target.for_metric(metric)
+        return target is not None and self.elapsed(now, metric) > target
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _cycle_breached(self, cycle: SlaCycle, now: datetime) -> bool:
+        for metric in ("first_response", "resolution"):
+            target = self.target.for_metric(metric)
+            assert target is not None
+            stopped = cycle.stopped.get(metric)
+            elapsed = stopped[1] if stopped else cycle.elapsed(self.calendar, now)
+            if elapsed > target:
+                return True
+        return False
+
+    def _stop(self, metric: str, at: datetime) -> None:
+        self._check_order(at)
+        if metric not in self.cycle.stopped:
+            self.cycle.stopped[metric] = (at, self.cycle.elapsed(self.calendar, at))
+
+    def _check_order(self, at: datetime) -> None:
+        require_aware(at, "at")
+        cycle = self.cycle
+        if at < cycle.started_at:
+            raise ValueError(f"ticket {self.ticket_id}: event at {at.isoformat()} precedes cycle start")
