@@ -79,7 +79,7 @@ class Escalator:
                         metric=rule.metric,
                         notify=rule.notify,
                         cycle=cycle.number,
-                        threshold_at=self._threshold_instant(threshold),
+                        threshold_at=self._threshold_instant(threshold, now),
                         fired_at=now,
                         recipient=self.recipients.get(rule.notify),
                     )
@@ -88,10 +88,6 @@ class Escalator:
             self.history.extend(new)
         return new
 
-    def _threshold_instant(self, threshold: timedelta) -> datetime:
-        """When the cycle's elapsed time reached ``threshold`` (the clock ran continuously since its last resume)."""
-        cycle = self.clock.cycle
-        if cycle.running_since is None or threshold <= cycle.banked:
-            # Reached before the latest pause; the exact instant is not tracked, report the cycle start.
-            return cycle.started_at if cycle.running_since is None else cycle.running_since
-        return self.clock.calendar.add_business_time(cycle.running_since, threshold - cycle.banked)
+    def _threshold_instant(self, threshold: timedelta, now: datetime) -> datetime:
+        """When the cycle's counted time reached ``threshold`` (``now`` if it cannot be placed)."""
+        return self.clock.instant_of(threshold) or now

@@ -24,6 +24,7 @@ class SlaCycle:
     started_at: datetime
     banked: timedelta = _ZERO  # business time of closed running segments
     running_since: datetime | None = None
+    segments: list[tuple[datetime, datetime]] = field(default_factory=list)  # closed running stretches
     stopped: dict[str, tuple[datetime, timedelta]] = field(default_factory=dict)  # metric -> (when, elapsed)
 
     def elapsed(self, calendar: BusinessCalendar, now: datetime) -> timedelta:
@@ -80,6 +81,7 @@ class SlaClock:
             return
         self._check_order(at)
         cycle.banked += self.calendar.business_time_between(cycle.running_since, at)
+        cycle.segments.append((cycle.running_since, at))
         cycle.running_since = None
 
     def resume(self, at: datetime) -> None:
@@ -122,12 +124,31 @@ class SlaClock:
         return self.cycle.elapsed(self.calendar, require_aware(now, "now"))
 
     def due_at(self, metric: str = "resolution") -> datetime | None:
-        """When ``metric`` is due in the current cycle; ``None`` while paused, stopped or without target."""
+        """When ``metric`` is (or was) due in the current cycle.
+
+        Returns:
+            The instant the elapsed business time reaches the target; it lies in the past when already
+            breached. ``None`` when the metric stopped, has no target, or the clock is paused short of it.
+        """
         target = self.target.for_metric(metric)
-        cycle = self.cycle
-        if target is None or metric in cycle.stopped or cycle.running_since is None:
+        if target is None or metric in self.cycle.stopped:
             return None
-        remaining = max(target - cycle.banked, _ZERO)
+        return self.instant_of(target)
+
+    def instant_of(self, elapsed: timedelta) -> datetime | None:
+        """When the current cycle's counted business time reached (or will reach) ``elapsed``.
+
+        ``None`` if the clock is paused before reaching it.
+        """
+        cycle = self.cycle
+        remaining = elapsed
+        for start, end in cycle.segments:
+            span = self.calendar.business_time_between(start, end)
+            if span >= remaining:
+                return self.calendar.add_business_time(start, remaining)
+            remaining -= span
+        if cycle.running_since is None:
+            return None
         return self.calendar.add_business_time(cycle.running_since, remaining)
 
     def breached(self, now: datetime) -> bool:
