@@ -275,12 +275,16 @@ class RoutingBoard:
             return out
 
     def pull_next(self, agent_id: str, *, now: datetime) -> Assignment | None:
-        """Give the agent the most urgent queued ticket it is eligible for (P1 first, then oldest)."""
+        """Give the agent the queued ticket it should take next (``skills``: P1 first, then oldest; else oldest)."""
         with self._lock:
             agent = self._roster[agent_id]
             waiting = sorted(
                 ((team, i, t) for team, queue in self._queues.items() for i, t in enumerate(queue)),
-                key=lambda x: (_PRIORITY_RANK.get(x[2].priority, 9), x[2].created_at or now, x[1]),
+                key=lambda x: (
+                    _PRIORITY_RANK.get(x[2].priority, 9) if self.strategy is Strategy.SKILLS else 0,
+                    x[2].created_at or now,
+                    x[1],
+                ),
             )
             loads = {agent_id: self.store.load_of(agent_id)}
             for team, _i, ticket in waiting:

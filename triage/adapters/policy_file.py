@@ -395,3 +395,19 @@ def _load_sla(f: _File, calendars: Mapping[str, BusinessCalendar]) -> tuple[SlaP
             raise f.error(f"{where}.after", "an acceptance rule needs a positive 'after' (e.g. \"2h\")")
         rules.append(EscalationRule(name=name, metric=metric, notify=notify, at_fraction=fraction, after=after))
     return SlaPolicy(targets=targets), tuple(rules)
+
+
+def load_roster(path: Path | str, teams: Mapping[str, Team]) -> tuple[Agent, ...]:
+    """Read an ``agents.toml``-style roster (e.g. a what-if override for the simulator).
+
+    Args:
+        path: The TOML file with ``[[agents]]`` tables.
+        teams: Known teams (agents must belong to one).
+
+    Returns:
+        The agents.
+
+    Raises:
+        ConfigError: If the file is missing or invalid.
+    """
+    return _load_agents(_File(Path(path)), teams)
