@@ -46,6 +46,7 @@ class InMemoryAgentLoadStore(AgentLoadStore):
         self._lock = threading.Lock()
 
     def claim(self, agent_id: str, capacity: int) -> bool:
+        """Take one slot if below capacity (atomic under the store's lock)."""
         with self._lock:
             load = self._loads.get(agent_id, 0)
             if load >= capacity:
@@ -54,9 +55,11 @@ class InMemoryAgentLoadStore(AgentLoadStore):
             return True
 
     def release(self, agent_id: str) -> None:
+        """Give one slot back (never below zero)."""
         with self._lock:
             self._loads[agent_id] = max(self._loads.get(agent_id, 0) - 1, 0)
 
     def load_of(self, agent_id: str) -> int:
+        """Current load of ``agent_id``."""
         with self._lock:
             return self._loads.get(agent_id, 0)

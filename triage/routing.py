@@ -302,16 +302,20 @@ class RoutingBoard:
     # -- queries -------------------------------------------------------------------------------
 
     def load_of(self, agent_id: str) -> int:
+        """Current number of open tickets of ``agent_id``."""
         return self.store.load_of(agent_id)
 
     def holder_of(self, ticket_id: str) -> str | None:
+        """The agent holding ``ticket_id``, or ``None``."""
         with self._lock:
             held = self._open.get(ticket_id)
             return held.agent_id if held else None
 
     def queue(self, team: str) -> list[TicketForRouting]:
+        """A snapshot of ``team``'s queue, oldest first."""
         with self._lock:
             return list(self._queues.get(team, ()))
 
     def agent(self, agent_id: str) -> Agent:
+        """The roster entry of ``agent_id`` (with its current presence)."""
         return self._roster[agent_id]

@@ -67,6 +67,8 @@ LANGUAGE_FACTOR = 1.5
 
 @dataclass(frozen=True)
 class SimTicket:
+    """One simulated ticket: the routing view, its arrival minute and an expert's handling minutes."""
+
     ticket: TicketForRouting
     arrival: float  # minutes of business time
     work: float  # expert handling time in minutes
@@ -86,6 +88,7 @@ class PolicyResult:
 
     @property
     def mean_utilisation(self) -> float:
+        """Mean utilisation over agents."""
         return statistics.fmean(self.utilisation.values())
 
     @property

@@ -28,6 +28,7 @@ class SlaCycle:
     stopped: dict[str, tuple[datetime, timedelta]] = field(default_factory=dict)  # metric -> (when, elapsed)
 
     def elapsed(self, calendar: BusinessCalendar, now: datetime) -> timedelta:
+        """Business time counted in this cycle up to ``now``."""
         if self.running_since is None:
             return self.banked
         return self.banked + calendar.business_time_between(self.running_since, now)
@@ -68,10 +69,12 @@ class SlaClock:
 
     @property
     def paused(self) -> bool:
+        """Whether the clock is stopped while the ticket waits on the customer."""
         return self.cycle.running_since is None and not self.resolved
 
     @property
     def resolved(self) -> bool:
+        """Whether the current cycle is resolved."""
         return "resolution" in self.cycle.stopped
 
     def pause(self, at: datetime) -> None:
@@ -160,6 +163,7 @@ class SlaClock:
         return any(self._cycle_breached(c, now) for c in self.cycles)
 
     def metric_breached(self, metric: str, now: datetime) -> bool:
+        """Whether ``metric`` is over its target in the current cycle at ``now``."""
         target = self.target.for_metric(metric)
         return target is not None and self.elapsed(now, metric) > target
 
@@ -183,5 +187,11 @@ class SlaClock:
     def _check_order(self, at: datetime) -> None:
         require_aware(at, "at")
         cycle = self.cycle
-        if at < cycle.started_at:
-            raise ValueError(f"ticket {self.ticket_id}: event at {at.isoformat()} precedes cycle start")
+        latest = max([cycle.started_at, *(end for _start, end in cycle.segments)])
+        if cycle.running_since is not None:
+            latest = max(latest, cycle.running_since)
+        if at < latest:
+            raise ValueError(
+                f"ticket {self.ticket_id}: event at {at.isoformat()} precedes the cycle's latest event "
+                f"({latest.isoformat()}); record SLA events in time order"
+            )

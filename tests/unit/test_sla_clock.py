@@ -66,6 +66,9 @@ def test_events_before_the_cycle_start_are_rejected():
     clock = make_clock(datetime(2024, 1, 8, 9, tzinfo=BERLIN))
     with pytest.raises(ValueError, match="precedes"):
         clock.pause(datetime(2024, 1, 7, 9, tzinfo=BERLIN))
+    clock.pause(datetime(2024, 1, 8, 12, tzinfo=BERLIN))
+    with pytest.raises(ValueError, match="time order"):
+        clock.resume(datetime(2024, 1, 8, 11, tzinfo=BERLIN))
 
 
 def test_the_due_time_is_right_across_the_berlin_dst_change():

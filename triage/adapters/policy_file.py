@@ -56,6 +56,7 @@ class RoutingConfig:
     source: Path = field(default=Path("config"))
 
     def calendar_for(self, target: SlaTarget) -> BusinessCalendar:
+        """The business calendar a target is counted on."""
         return self.calendars[target.calendar]
 
     def clock_for(self, ticket: TicketForRouting, *, started_at: datetime | None = None) -> SlaClock:

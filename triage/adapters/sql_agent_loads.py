@@ -58,6 +58,7 @@ class SqlAgentLoadStore(AgentLoadStore):
             pass  # another router inserted it first; the row exists, which is all we need
 
     def claim(self, agent_id: str, capacity: int) -> bool:
+        """Atomically take one slot (see :meth:`AgentLoadStore.claim`)."""
         self._ensure_row(agent_id)
         stmt = (
             update(agent_loads)
@@ -68,6 +69,7 @@ class SqlAgentLoadStore(AgentLoadStore):
             return conn.execute(stmt).rowcount == 1
 
     def release(self, agent_id: str) -> None:
+        """Give one slot back; the load never goes below zero."""
         stmt = (
             update(agent_loads)
             .where(agent_loads.c.agent_id == agent_id, agent_loads.c.load > 0)
@@ -77,11 +79,13 @@ class SqlAgentLoadStore(AgentLoadStore):
             conn.execute(stmt)
 
     def load_of(self, agent_id: str) -> int:
+        """Current load of one agent (0 if it has no row yet)."""
         with self.engine.connect() as conn:
             value = conn.execute(select(agent_loads.c.load).where(agent_loads.c.agent_id == agent_id)).scalar()
         return int(value or 0)
 
     def loads(self, agent_ids: list[str]) -> dict[str, int]:
+        """Loads of several agents in one query."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(agent_loads.c.agent_id, agent_loads.c.load).where(agent_loads.c.agent_id.in_(agent_ids))

@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the simulation described by ``args`` and print the table; returns the exit code."""
     config = load_routing_config(args.config or get_settings().routing_config_dir)
     try:
         strategies = [Strategy(name.strip()) for name in args.policies.split(",") if name.strip()]
