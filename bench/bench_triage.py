@@ -51,9 +51,10 @@ def prepare(backend: str, folder: Path) -> None:
         artifact = fit_artifact(task=task, train=data, encoder=encoder, params=params, progress=False)
         save_artifact(artifact, folder / task)
     if ARTICLES.exists():
-        from kb_index.build import build_index_from_source
+        from kb_index.documents import load_articles
+        from kb_index.knowledge_base import KnowledgeBase
 
-        build_index_from_source(ARTICLES, folder / "kb", encoder=encoder)
+        KnowledgeBase.build(load_articles(ARTICLES), encoder).save(folder / "kb")
 
 
 def measure(backend: str, folder: Path) -> dict[str, object]:

@@ -63,10 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
     kb_dir = settings.resolved_kb_dir
     if args.retrain or not kb_dir.exists():
-        from kb_index.build import build_index_from_source
+        from kb_index.documents import load_articles
+        from kb_index.knowledge_base import KnowledgeBase
 
         _say(f"building the knowledge base from {args.articles} into {kb_dir}")
-        build_index_from_source(args.articles, kb_dir, encoder=encoder)
+        KnowledgeBase.build(load_articles(args.articles), encoder, show_progress=True).save(kb_dir)
 
     pipeline = build_pipeline(settings, encoder=encoder)
     tickets = pd.read_csv(args.tickets, dtype=str, keep_default_na=False)
