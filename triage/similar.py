@@ -14,18 +14,48 @@ Both take embeddings from the shared (memoised) encoder, so a ticket is encoded 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from models.encoder import SentenceEncoder
+from triage.language import detect_language
 
 #: Cosine at or above which two tickets are flagged as duplicates / the same problem. Chosen on
 #: ATEC train for the USE encoder (docs/knowledge_base.md); recalibrate for another encoder.
-DEFAULT_DUPLICATE_THRESHOLD = 0.8
+DEFAULT_DUPLICATE_THRESHOLD = 0.81
 DEFAULT_SIMILAR_THRESHOLD = 0.6
 OPEN_STATUSES = frozenset({"new", "open", "pending", "in_progress"})
+
+
+def embed_tickets(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
+    """Embeddings for ticket-to-ticket similarity.
+
+    With a concatenated encoder, a Chinese ticket keeps only the parts that read Chinese (MiniLM
+    maps Chinese to ``[UNK]`` tokens, which makes every two Chinese texts look alike), renormalised.
+    """
+    vectors = encoder.encode(list(texts))
+    slices = _part_slices(encoder)
+    if not slices or not len(vectors):
+        return vectors
+    vectors = vectors.copy()
+    for row, text in enumerate(texts):
+        if detect_language(text).language == "zh":
+            for part_id, columns in slices:
+                if part_id.startswith("minilm"):
+                    vectors[row, columns] = 0.0
+            norm = float(np.linalg.norm(vectors[row]))
+            if norm > 0:
+                vectors[row] /= norm
+    return vectors
+
+
+def _part_slices(encoder: object) -> list[tuple[str, slice]]:
+    while not hasattr(encoder, "part_slices") and hasattr(encoder, "inner"):
+        encoder = encoder.inner
+    return list(encoder.part_slices()) if hasattr(encoder, "part_slices") else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +130,7 @@ class SimilarTicketFinder:
 
     def add(self, ticket: RecentTicket, text: str, *, vector: np.ndarray | None = None) -> None:
         """Index a ticket (re-adding an id replaces it)."""
-        vector = self.encoder.encode([text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
+        vector = embed_tickets(self.encoder, [text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
         with self._lock:
             if ticket.ticket_id in self._row:
                 self._matrix[self._row[ticket.ticket_id]] = vector
@@ -151,7 +181,7 @@ class SimilarTicketFinder:
             vector: Its embedding, if already computed.
         """
         at = at or datetime.now()
-        vector = self.encoder.encode([text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
+        vector = embed_tickets(self.encoder, [text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
         with self._lock:
             if not self._tickets:
                 return SimilarityReport((), None)
@@ -221,7 +251,7 @@ class IncidentDetector:
 
     def observe(self, ticket: RecentTicket, text: str, *, vector: np.ndarray | None = None) -> IncidentEvent | None:
         """Feed one new ticket; returns an event only when this ticket completes a new cluster."""
-        vector = self.encoder.encode([text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
+        vector = embed_tickets(self.encoder, [text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
         with self._lock:
             horizon = ticket.created_at - self.window
             self._recent = [(t, v) for t, v in self._recent if t.created_at >= horizon]

@@ -57,6 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ranking(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
+    duplicates = commands.add_parser(
+        "duplicates", help="pick the duplicate-flag threshold on labelled pairs and report precision/recall"
+    )
+    duplicates.add_argument("--train", required=True, help="CSV sentence1,sentence2,label to choose the threshold")
+    duplicates.add_argument("--eval", required=True, help="CSV sentence1,sentence2,label to report on")
+    common(duplicates)
+    duplicates.set_defaults(handler=_duplicates)
+
 
 def _encoder(args: argparse.Namespace):  # noqa: ANN202
     from models.encoder import MemoizedEncoder, load_encoder
@@ -165,4 +173,52 @@ def _evaluate(args: argparse.Namespace) -> int:
     metrics.update(mode=args.mode, fusion=args.fusion, semantic_weight=args.semantic_weight, encoder=encoder.id,
                    seconds=round(time.perf_counter() - started, 2))  # fmt: skip
     print(json.dumps(metrics))
+    return 0
+
+
+def _read_pairs(path: str) -> tuple[list[str], list[str], list[int]]:
+    import csv
+
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidDataset(f"pairs file {file} does not exist")
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("sentence1", "sentence2", "label") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidDataset(f"{file}: missing column(s) {', '.join(missing)}; expected sentence1,sentence2,label")
+        rows = list(reader)
+    if not rows:
+        raise InvalidDataset(f"{file}: no pairs")
+    return [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], [int(r["label"]) for r in rows]
+
+
+def _pair_scores(encoder, left: list[str], right: list[str]) -> list[float]:  # noqa: ANN001
+    from triage.similar import embed_tickets
+
+    a, b = embed_tickets(encoder, left), embed_tickets(encoder, right)
+    return [float(x) for x in (a * b).sum(axis=1)]
+
+
+def _duplicates(args: argparse.Namespace) -> int:
+    from kb_index.evaluate import best_threshold, duplicate_metrics
+    from triage.similar import DEFAULT_DUPLICATE_THRESHOLD
+
+    encoder = _encoder(args)
+    train_left, train_right, train_labels = _read_pairs(args.train)
+    eval_left, eval_right, eval_labels = _read_pairs(args.eval)
+    train_scores = _pair_scores(encoder, train_left, train_right)
+    eval_scores = _pair_scores(encoder, eval_left, eval_right)
+    chosen = best_threshold(train_scores, train_labels)
+
+    def rounded(metrics: dict[str, float]) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in metrics.items()}
+
+    report = {
+        "encoder": encoder.id,
+        "chosen_on_train": rounded(duplicate_metrics(eval_scores, eval_labels, chosen)),
+        "at_default_threshold": rounded(duplicate_metrics(eval_scores, eval_labels, DEFAULT_DUPLICATE_THRESHOLD)),
+        "train_f1_at_chosen": round(duplicate_metrics(train_scores, train_labels, chosen)["f1"], 4),
+    }
+    print(json.dumps(report))
     return 0

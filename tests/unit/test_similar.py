@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from tests.fakes import FakeEncoder
+from triage.similar import IncidentDetector, RecentTicket, SimilarTicketFinder, embed_tickets
+
+NOW = datetime(2026, 11, 23, 9, 0)
+
+
+def _ticket(ticket_id: str, customer: str, minutes: float = 0, status: str = "open") -> RecentTicket:
+    return RecentTicket(ticket_id, customer, NOW + timedelta(minutes=minutes), status)
+
+
+def test_same_customer_asking_again_is_a_linked_repeat_contact() -> None:
+    finder = SimilarTicketFinder(FakeEncoder(), similar_threshold=0.3, duplicate_threshold=0.8)
+    finder.add(_ticket("T1", "alice"), "VPN drops every hour on my laptop")
+    finder.add(_ticket("T2", "bob"), "refund for order 1234 not received")
+    report = finder.find("VPN drops every hour on my laptop again", customer_id="alice", at=NOW + timedelta(hours=1))
+    assert report.is_repeat_contact and report.repeat_of == "T1"
+    assert report.similar[0].ticket_id == "T1" and report.similar[0].duplicate
+    other = finder.find("VPN drops every hour on my laptop again", customer_id="carol", at=NOW + timedelta(hours=1))
+    assert other.repeat_of is None and other.similar[0].ticket_id == "T1"
+
+
+def test_old_closed_tickets_are_not_recent_but_open_ones_are() -> None:
+    finder = SimilarTicketFinder(FakeEncoder(), recent=timedelta(days=1), similar_threshold=0.3)
+    finder.add(_ticket("OLD", "a", minutes=-5 * 24 * 60, status="resolved"), "printer jam tray two")
+    finder.add(_ticket("OPEN", "b", minutes=-5 * 24 * 60), "printer jam tray two")
+    hits = [h.ticket_id for h in finder.find("printer jam tray two", at=NOW).similar]
+    assert hits == ["OPEN"]
+    assert finder.prune(NOW) == 1 and len(finder) == 1
+
+
+def test_similarities_are_sorted_and_the_ticket_itself_can_be_excluded() -> None:
+    finder = SimilarTicketFinder(FakeEncoder(), similar_threshold=-1.0)
+    for i, text in enumerate(["card declined", "card declined at checkout", "password reset"]):
+        finder.add(_ticket(f"T{i}", f"c{i}"), text)
+    report = finder.find("card declined", at=NOW, exclude="T0")
+    scores = [h.similarity for h in report.similar]
+    assert "T0" not in [h.ticket_id for h in report.similar] and scores == sorted(scores, reverse=True)
+
+
+def test_incident_fires_once_for_a_burst_from_distinct_customers() -> None:
+    detector = IncidentDetector(FakeEncoder(), min_customers=3, window=timedelta(minutes=30), threshold=0.8)
+    text = "checkout page returns error 502"
+    events = [
+        detector.observe(_ticket("T1", "a", 0), text),
+        detector.observe(_ticket("T2", "a", 1), text),  # same customer twice does not count twice
+        detector.observe(_ticket("T3", "b", 2), text),
+        detector.observe(_ticket("T4", "c", 3), text),
+        detector.observe(_ticket("T5", "d", 4), text),
+        detector.observe(_ticket("X1", "e", 5), "how do I change my invoice address"),
+    ]
+    fired = [e for e in events if e is not None]
+    assert len(fired) == 1 and events[3] is fired[0]
+    assert set(fired[0].ticket_ids) == {"T1", "T2", "T3", "T4"} and fired[0].customer_ids == ("a", "b", "c")
+    assert detector.cluster_of("T5") == fired[0].incident_id and detector.cluster_of("X1") is None
+
+
+def test_no_incident_when_the_tickets_are_spread_beyond_the_window() -> None:
+    detector = IncidentDetector(FakeEncoder(), min_customers=3, window=timedelta(minutes=10), threshold=0.8)
+    events = [detector.observe(_ticket(f"T{i}", f"c{i}", 20 * i), "email sync fails") for i in range(5)]
+    assert events == [None] * 5
+
+
+def test_chinese_ticket_embeddings_stay_unit_norm() -> None:
+    vectors = embed_tickets(FakeEncoder(), ["花呗怎么还款", "VPN down"])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
