@@ -209,14 +209,17 @@ class KnowledgeBase:
                 f"({meta.get('encoder_dim')}-d) but the service runs {encoder.id} ({encoder.dim}-d); "
                 "set TRIAGE_ENCODER / --encoder to match, or rebuild the index with `triage kb build`"
             )
-        store = read_json(folder, "store.json")
         kb = cls(encoder, config=config, kind=meta["index_kind"])
-        kb._vectors = VectorIndex.from_bytes(
-            (folder / "index.faiss").read_bytes(),
-            dim=encoder.dim,
-            kind=meta["index_kind"],
-            tombstones=meta.get("tombstones", ()),
-        )
+        try:
+            store = read_json(folder, "store.json")
+            kb._vectors = VectorIndex.from_bytes(
+                (folder / "index.faiss").read_bytes(),
+                dim=encoder.dim,
+                kind=meta["index_kind"],
+                tombstones=meta.get("tombstones", ()),
+            )
+        except (OSError, ValueError, RuntimeError) as exc:  # faiss raises RuntimeError on corrupt bytes
+            raise ModelNotReady(f"knowledge-base snapshot {folder} is incomplete or corrupt ({exc}); rebuild") from exc
         for raw in store["articles"]:
             raw["tags"] = tuple(raw.get("tags") or ())
             article = Article(**raw)

@@ -136,3 +136,13 @@ def test_reload_swaps_in_a_new_snapshot_while_searches_continue(kb: KnowledgeBas
     kb.reload(tmp_path)
     thread.join()
     assert not errors and kb.search("laptop fan noise", k=1)[0].article_id == "hw-fan"
+
+
+def test_corrupt_snapshot_is_a_clear_model_not_ready(kb: KnowledgeBase, tmp_path) -> None:
+    from kb_index.index import current_snapshot
+    from triage.errors import ModelNotReady
+
+    kb.save(tmp_path)
+    (current_snapshot(tmp_path) / "index.faiss").write_bytes(b"garbage")
+    with pytest.raises(ModelNotReady, match="corrupt"):
+        KnowledgeBase.load(tmp_path, FakeEncoder())
