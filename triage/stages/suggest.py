@@ -26,7 +26,7 @@ class AnswerSuggester:
 
     name = "suggest"
 
-    def __init__(self, knowledge_base: KnowledgeBase, *, k: int = 5) -> None:
+    def __init__(self, knowledge_base: KnowledgeBase, k: int = 5) -> None:
         if k <= 0:
             raise ValueError("k must be positive")
         self.knowledge_base = knowledge_base
