@@ -146,3 +146,16 @@ def test_corrupt_snapshot_is_a_clear_model_not_ready(kb: KnowledgeBase, tmp_path
     (current_snapshot(tmp_path) / "index.faiss").write_bytes(b"garbage")
     with pytest.raises(ModelNotReady, match="corrupt"):
         KnowledgeBase.load(tmp_path, FakeEncoder())
+
+
+def test_hnsw_base_filters_tombstones_and_compacts_on_save(tmp_path) -> None:
+    kb = KnowledgeBase(FakeEncoder(), kind="hnsw")
+    kb.upsert(ARTICLES)
+    kb.retire("net-vpn")
+    kb.upsert([Article("bill-refund", "Refund timeline", "Refunds now take 3 days.")])
+    assert "net-vpn" not in {r.article_id for r in kb.search("VPN keeps disconnecting", k=5)}
+    assert "3 days" in kb.search("refund timeline", k=1)[0].snippet
+    kb.save(tmp_path)
+    again = KnowledgeBase.load(tmp_path, FakeEncoder())
+    assert again.index_kind == "hnsw" and not again._vectors.tombstones
+    assert again.search("refund timeline") == kb.search("refund timeline")
