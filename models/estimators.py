@@ -129,9 +129,7 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         folds = self._n_folds(labels)
         if folds < 2:
             rare = [c for c in self.classes_ if (labels == c).sum() < 2]
-            raise InvalidDataset(
-                f"labels {rare[:5]} have a single example; give every label at least two examples"
-            )
+            raise InvalidDataset(f"labels {rare[:5]} have a single example; give every label at least two examples")
         out_of_fold = np.zeros((len(labels), len(self.classes_)))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
         for fold, (train, held) in enumerate(splitter.split(embeddings, labels), start=1):

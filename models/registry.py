@@ -22,9 +22,7 @@ def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     return match["name"], match["alias"], match["version"]
 
 
-def download_registered_model(
-    uri: str, *, tracking_uri: str | None, cache_dir: Path | None = None
-) -> tuple[Path, str]:
+def download_registered_model(uri: str, *, tracking_uri: str | None, cache_dir: Path | None = None) -> tuple[Path, str]:
     """Resolve a registry URI and download the artifact folder.
 
     Returns:

@@ -68,7 +68,7 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         if suffix in {".parquet", ".pq"}:
             frame = pd.read_parquet(path)
-            return frame.astype({c: "string" for c in frame.columns}).fillna("").astype(str)
+            return frame.astype(dict.fromkeys(frame.columns, "string")).fillna("").astype(str)
         if suffix in {".csv", ".tsv", ".txt"}:
             return pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",")
     except (ValueError, pd.errors.ParserError, OSError) as exc:
@@ -118,7 +118,9 @@ def load_labelled(
             f"{', '.join(map(str, frame.columns))}. Choose one with --label-col"
         )
     texts = frame[columns].astype(str).agg(lambda row: "\n".join(p.strip() for p in row if p.strip()), axis=1)
-    labels = frame[label_column].astype(str).str.strip() if label_column in frame.columns else pd.Series([""] * len(frame))
+    labels = (
+        frame[label_column].astype(str).str.strip() if label_column in frame.columns else pd.Series([""] * len(frame))
+    )
     empty_text = texts.str.strip() == ""
     empty_label = (labels == "") & ~empty_text if require_labels else pd.Series(False, index=frame.index)
     keep = ~(empty_text | empty_label)
@@ -162,7 +164,9 @@ def check_trainable(data: LabelledTexts) -> None:
         )
 
 
-def split_holdout(data: LabelledTexts, *, test_share: float = 0.2, seed: int = SPLIT_SEED) -> tuple[LabelledTexts, LabelledTexts]:
+def split_holdout(
+    data: LabelledTexts, *, test_share: float = 0.2, seed: int = SPLIT_SEED
+) -> tuple[LabelledTexts, LabelledTexts]:
     """Seeded stratified split; classes with fewer than 2 rows stay in training."""
     rng = np.random.default_rng(seed)
     labels = np.array(data.labels)
@@ -175,4 +179,6 @@ def split_holdout(data: LabelledTexts, *, test_share: float = 0.2, seed: int = S
         test_idx.extend(idx[:n_test])
         train_idx.extend(idx[n_test:])
     train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
-    return data.subset(train_idx, source=f"{data.source}[train]"), data.subset(test_idx, source=f"{data.source}[holdout]")
+    return data.subset(train_idx, source=f"{data.source}[train]"), data.subset(
+        test_idx, source=f"{data.source}[holdout]"
+    )

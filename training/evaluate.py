@@ -105,9 +105,7 @@ def _per_label(gold: np.ndarray, pred: Predictions, unknown_label: str | None) -
     if unknown_label is not None:
         system = np.where(pred.abstained, unknown_label, system)
     labels = sorted(set(gold.tolist()))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, system, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(gold, system, labels=labels, zero_division=0)
     return {
         label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
         for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
@@ -141,7 +139,9 @@ def score_predictions(
     return result
 
 
-def check_evaluable(gold: Sequence[str], model_labels: Sequence[str], *, unknown_label: str | None, source: str) -> list[str]:
+def check_evaluable(
+    gold: Sequence[str], model_labels: Sequence[str], *, unknown_label: str | None, source: str
+) -> list[str]:
     """Validate gold labels against the model; returns warnings for labels the model never saw.
 
     Raises:

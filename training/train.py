@@ -106,7 +106,9 @@ def fit_artifact(
     check_trainable(train)
     embeddings = encoder.encode(train.texts, show_progress=progress)
     estimator = HybridTextClassifier(**params)
-    estimator.fit(TextFeatures(texts=train.texts, embeddings=embeddings), train.labels, progress=_say if progress else None)
+    estimator.fit(
+        TextFeatures(texts=train.texts, embeddings=embeddings), train.labels, progress=_say if progress else None
+    )
     scope = fit_scope(embeddings, train.labels, quantile=scope_quantile)
     card = ModelCard(
         name=REGISTERED_MODEL_NAMES[task],
@@ -221,7 +223,9 @@ def train_task(
         label_order=label_order, progress=progress,
     )  # fmt: skip
     train_seconds = time.perf_counter() - started
-    notes = data.notes + check_evaluable(holdout.labels, artifact.card.labels, unknown_label=None, source=holdout.source)
+    notes = data.notes + check_evaluable(
+        holdout.labels, artifact.card.labels, unknown_label=None, source=holdout.source
+    )
     metrics = _evaluate(task, artifact, shared, holdout)
     predicted = metrics.pop("_predicted")
     metric = PRIMARY_METRIC[task]

@@ -75,9 +75,7 @@ class Settings(BaseSettings):
         return self.kb_dir or self.home / "kb"
 
     def model_uri(self, task: str) -> str:
-        return {"category": self.category_model, "urgency": self.urgency_model, "sentiment": self.sentiment_model}[
-            task
-        ]
+        return {"category": self.category_model, "urgency": self.urgency_model, "sentiment": self.sentiment_model}[task]
 
 
 def configure_offline_environment() -> None:

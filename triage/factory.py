@@ -15,7 +15,9 @@ from triage.stages.urgency import UrgencyScorer
 logger = logging.getLogger(__name__)
 
 
-def build_pipeline(settings: Settings, *, encoder: SentenceEncoder | None = None, with_kb: bool = True) -> TriagePipeline:
+def build_pipeline(
+    settings: Settings, *, encoder: SentenceEncoder | None = None, with_kb: bool = True
+) -> TriagePipeline:
     """Load every model named in ``settings`` and compose the pipeline.
 
     Args:

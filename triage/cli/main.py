@@ -16,7 +16,7 @@ from triage.config import configure_offline_environment
 from triage.errors import TriageError
 
 #: Sub-command modules under ``triage.cli``, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("train", "evaluate", "classify", "demo", "kb", "simulate")  # each sub-command module appends its name here
+COMMAND_MODULES: tuple[str, ...] = ("train", "evaluate", "classify", "demo", "kb", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,12 +8,11 @@ import numpy as np
 
 from models.encoder import SentenceEncoder
 from models.loading import ModelArtifact
-from triage.errors import StageFailed
 from triage.results import CategoryPrediction, LabelScore
-from triage.stages.base import check_encoder_matches, predict_proba
+from triage.stages.base import HeadStage
 
 
-class CategoryClassifier:
+class CategoryClassifier(HeadStage[CategoryPrediction]):
     """Predicts a ticket's category from its text; abstains when unsure or out of scope.
 
     The predicted label is always one of the trained labels: the ranking is built from the model's
@@ -45,31 +44,16 @@ class CategoryClassifier:
         Raises:
             ArtifactMismatch: the head was trained on another encoder.
         """
-        check_encoder_matches(artifact, encoder)
-        self.artifact = artifact
-        self.encoder = encoder
-        self.labels = [str(label) for label in artifact.estimator.classes_]
+        super().__init__(artifact, encoder)
         self.abstain_threshold = (
             artifact.card.abstain_threshold if abstain_threshold is None else float(abstain_threshold)
         )
         self.top_k = top_k
 
-    @property
-    def model_version(self) -> str:
-        return self.artifact.card.version
-
-    def __call__(self, text: str) -> CategoryPrediction:
-        return self.batch([text])[0]
-
-    def batch(self, texts: Sequence[str]) -> list[CategoryPrediction]:
-        """Classify several texts; equal to calling the stage on each."""
-        if not texts:
-            return []
-        try:
-            probabilities, embeddings = predict_proba(self.artifact, self.encoder, texts)
-            scope_similarity = self.artifact.scope.similarity(embeddings)
-        except Exception as exc:  # a head or encoder failure names the stage
-            raise StageFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
+    def _results(
+        self, texts: Sequence[str], probabilities: np.ndarray, embeddings: np.ndarray
+    ) -> list[CategoryPrediction]:
+        scope_similarity = self.artifact.scope.similarity(embeddings)
         return [self._decide(row, float(sim)) for row, sim in zip(probabilities, scope_similarity, strict=True)]
 
     def _decide(self, probabilities: np.ndarray, scope_similarity: float) -> CategoryPrediction:

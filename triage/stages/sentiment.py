@@ -9,9 +9,8 @@ import numpy as np
 
 from models.encoder import SentenceEncoder
 from models.loading import ModelArtifact
-from triage.errors import StageFailed
 from triage.results import LabelScore, SentimentScore
-from triage.stages.base import check_encoder_matches, predict_proba
+from triage.stages.base import HeadStage
 
 #: Model labels that mean "negative"; binary datasets often code negative as 0.
 NEGATIVE_LABELS = frozenset({"negative", "neg", "0", "-1", "负面", "消极"})
@@ -38,7 +37,7 @@ def anger_cues(text: str) -> float:
     return min(score, 1.0)
 
 
-class SentimentScorer:
+class SentimentScorer(HeadStage[SentimentScore]):
     """Scores sentiment and anger of a ticket text.
 
     Example:
@@ -57,27 +56,10 @@ class SentimentScorer:
         Raises:
             ArtifactMismatch: the head was trained on another encoder.
         """
-        check_encoder_matches(artifact, encoder)
-        self.artifact = artifact
-        self.encoder = encoder
-        self.labels = [str(label) for label in artifact.estimator.classes_]
+        super().__init__(artifact, encoder)
         self._negative = np.array([label.lower() in NEGATIVE_LABELS for label in self.labels])
 
-    @property
-    def model_version(self) -> str:
-        return self.artifact.card.version
-
-    def __call__(self, text: str) -> SentimentScore:
-        return self.batch([text])[0]
-
-    def batch(self, texts: Sequence[str]) -> list[SentimentScore]:
-        """Score several texts; equal to calling the stage on each."""
-        if not texts:
-            return []
-        try:
-            probabilities, _ = predict_proba(self.artifact, self.encoder, texts)
-        except Exception as exc:
-            raise StageFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
+    def _results(self, texts: Sequence[str], probabilities: np.ndarray, embeddings: np.ndarray) -> list[SentimentScore]:
         return [self._score(text, row) for text, row in zip(texts, probabilities, strict=True)]
 
     def _score(self, text: str, probabilities: np.ndarray) -> SentimentScore:

@@ -51,4 +51,3 @@ class AnswerSuggester:
     def batch(self, texts: Sequence[str]) -> list[tuple[Suggestion, ...]]:
         """Equal to ``[self(t) for t in texts]``, with one encoder call."""
         return [tuple(r) for r in self.knowledge_base.search_batch(list(texts), self.k)]
-

@@ -14,9 +14,8 @@ import numpy as np
 
 from models.encoder import SentenceEncoder
 from models.loading import ModelArtifact
-from triage.errors import StageFailed
 from triage.results import PRIORITY_LEVELS, SentimentScore, TicketMetadata, UrgencyScore, UrgencySignal
-from triage.stages.base import check_encoder_matches, predict_proba
+from triage.stages.base import HeadStage
 
 #: Keywords that raise urgency, with their weight. Matching is case-insensitive substring.
 URGENCY_KEYWORDS: dict[str, float] = {
@@ -70,7 +69,9 @@ def apply_context(
     if metadata is not None and metadata.customer_tier.lower() == "vip":
         extra.append(UrgencySignal("tier", "vip", VIP_BOOST))
     if sentiment is not None and sentiment.anger >= 0.5:
-        extra.append(UrgencySignal("sentiment", f"anger {sentiment.anger:.2f}", round(ANGER_BOOST * sentiment.anger, 4)))
+        extra.append(
+            UrgencySignal("sentiment", f"anger {sentiment.anger:.2f}", round(ANGER_BOOST * sentiment.anger, 4))
+        )
     if metadata is not None and metadata.repeat_contacts > 0:
         weight = min(REPEAT_CAP, REPEAT_BOOST * metadata.repeat_contacts)
         extra.append(UrgencySignal("repeat_contact", f"{metadata.repeat_contacts} earlier contacts", weight))
@@ -91,7 +92,7 @@ def label_weights(labels: Sequence[str], label_order: Sequence[str] | None = Non
     return np.array([1.0 - rank[label] / span for label in labels])
 
 
-class UrgencyScorer:
+class UrgencyScorer(HeadStage[UrgencyScore]):
     """Scores urgency from text: the trained head's expected urgency plus keyword signals.
 
     Example:
@@ -111,27 +112,10 @@ class UrgencyScorer:
         Raises:
             ArtifactMismatch: the head was trained on another encoder.
         """
-        check_encoder_matches(artifact, encoder)
-        self.artifact = artifact
-        self.encoder = encoder
-        self.labels = [str(label) for label in artifact.estimator.classes_]
+        super().__init__(artifact, encoder)
         self.weights = label_weights(self.labels, artifact.card.params.get("label_order"))
 
-    @property
-    def model_version(self) -> str:
-        return self.artifact.card.version
-
-    def __call__(self, text: str) -> UrgencyScore:
-        return self.batch([text])[0]
-
-    def batch(self, texts: Sequence[str]) -> list[UrgencyScore]:
-        """Score several texts; equal to calling the stage on each."""
-        if not texts:
-            return []
-        try:
-            probabilities, _ = predict_proba(self.artifact, self.encoder, texts)
-        except Exception as exc:
-            raise StageFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
+    def _results(self, texts: Sequence[str], probabilities: np.ndarray, embeddings: np.ndarray) -> list[UrgencyScore]:
         return [self._score(text, row) for text, row in zip(texts, probabilities, strict=True)]
 
     def _score(self, text: str, probabilities: np.ndarray) -> UrgencyScore:
