@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
         for position, result in zip(batch, results, strict=True):
             rows[position] = _flatten(result)
     triaged = pd.DataFrame([row or {} for row in rows], index=frame.index)
-    output = pd.concat([frame, triaged.add_prefix("triage_").rename(columns={"triage_triage_error": "triage_error"})], axis=1)
+    output = pd.concat(
+        [frame, triaged.add_prefix("triage_").rename(columns={"triage_triage_error": "triage_error"})], axis=1
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.suffix.lower() == ".csv":
         output.to_csv(args.out, index=False)

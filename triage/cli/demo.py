@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         shown = f"{category.label} ({category.confidence:.2f})" + (" ABSTAIN" if category.abstained else "")
         top = result.suggestions[0].title if result.suggestions else "-"
         mood = f"{result.sentiment.label}/{result.sentiment.anger:.2f}"
-        print(f"{row.ticket_id:<10} {result.language.language:<4} {shown:<30} {result.urgency.level:<4} {mood:<18} {top[:40]}")
+        print(
+            f"{row.ticket_id:<10} {result.language.language:<4} {shown:<30} {result.urgency.level:<4} {mood:<18} {top[:40]}"
+        )
     print(f"models: {pipeline.model_versions}")
     return 0

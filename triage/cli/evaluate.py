@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         "task": args.task,
         "model": args.model,
         "model_version": artifact.card.version,
-        "abstain_threshold": artifact.card.abstain_threshold if args.abstain_threshold is None else args.abstain_threshold,
+        "abstain_threshold": artifact.card.abstain_threshold
+        if args.abstain_threshold is None
+        else args.abstain_threshold,
         "data": str(args.data),
         "warnings": warnings + data.notes,
     }
