@@ -43,7 +43,8 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
     Args:
         embedding_C: Inverse regularisation of the embedding view.
         char_C: Inverse regularisation of the character n-gram view.
-        char_weight: Weight of the character view in the log-probability average (0 disables it).
+        char_weight: Weight of the character view in the log-probability average (0 disables it), or
+            ``"auto"``: the weight in {0, 0.1, ..., 1} with the best out-of-fold log-likelihood.
         char_ngram_min, char_ngram_max: Character n-gram range.
         char_max_features: Vocabulary cap of the character view.
         class_weight: ``None`` or ``"balanced"`` (for imbalanced labels such as urgency).
@@ -58,7 +59,7 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         *,
         embedding_C: float = 10.0,
         char_C: float = 10.0,
-        char_weight: float = 0.5,
+        char_weight: float | str = "auto",
         char_ngram_min: int = 1,
         char_ngram_max: int = 4,
         char_max_features: int = 300_000,
@@ -98,16 +99,24 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_views(self, texts: list[str], embeddings: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         views: dict[str, Any] = {"embedding": self._new_embedding_model().fit(embeddings, y)}
-        if self.char_weight > 0:
+        if self.char_weight == "auto" or float(self.char_weight) > 0:
             vectorizer, model = self._new_char_model()
             views["char"] = (vectorizer, model.fit(vectorizer.fit_transform(texts), y))
         return views
 
-    def _view_log_proba(self, views: dict[str, Any], texts: list[str], embeddings: np.ndarray) -> np.ndarray:
-        combined = (1.0 - self.char_weight) * views["embedding"].predict_log_proba(embeddings)
+    @staticmethod
+    def _view_log_probas(views: dict[str, Any], texts: list[str], embeddings: np.ndarray) -> dict[str, np.ndarray]:
+        out = {"embedding": views["embedding"].predict_log_proba(embeddings)}
         if "char" in views:
             vectorizer, model = views["char"]
-            combined += self.char_weight * model.predict_log_proba(vectorizer.transform(texts))
+            out["char"] = model.predict_log_proba(vectorizer.transform(texts))
+        return out
+
+    @staticmethod
+    def _combine(view_logs: dict[str, np.ndarray], char_weight: float) -> np.ndarray:
+        combined = (1.0 - char_weight) * view_logs["embedding"]
+        if "char" in view_logs:
+            combined = combined + char_weight * view_logs["char"]
         return combined
 
     def _n_folds(self, y: np.ndarray) -> int:
@@ -130,19 +139,23 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         if folds < 2:
             rare = [c for c in self.classes_ if (labels == c).sum() < 2]
             raise InvalidDataset(f"labels {rare[:5]} have a single example; give every label at least two examples")
-        out_of_fold = np.zeros((len(labels), len(self.classes_)))
+        out_of_fold: dict[str, np.ndarray] = {}
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
         for fold, (train, held) in enumerate(splitter.split(embeddings, labels), start=1):
             say(f"calibration fold {fold}/{folds}")
             views = self._fit_views([texts[i] for i in train], embeddings[train], labels[train])
-            fold_log = self._view_log_proba(views, [texts[i] for i in held], embeddings[held])
             fold_classes = list(views["embedding"].classes_)
             columns = [fold_classes.index(c) if c in fold_classes else None for c in self.classes_]
-            out_of_fold[held] = np.column_stack([fold_log[:, j] if j is not None else np.full(len(held), -50.0)
-                                                 for j in columns])  # fmt: skip
+            for view, fold_log in self._view_log_probas(views, [texts[i] for i in held], embeddings[held]).items():
+                block = out_of_fold.setdefault(view, np.zeros((len(labels), len(self.classes_))))
+                block[held] = np.column_stack(
+                    [fold_log[:, j] if j is not None else np.full(len(held), -50.0) for j in columns]
+                )
         truth = np.searchsorted(self.classes_, labels)
-        self.temperature_ = _fit_temperature(out_of_fold, truth)
-        oof_probability = np.exp(log_softmax(out_of_fold / self.temperature_, axis=1))
+        self.char_weight_ = self._choose_char_weight(out_of_fold, truth)
+        combined = self._combine(out_of_fold, self.char_weight_)
+        self.temperature_ = _fit_temperature(combined, truth)
+        oof_probability = np.exp(log_softmax(combined / self.temperature_, axis=1))
         self.oof_confidence_ = oof_probability.max(axis=1)
         self.oof_correct_ = oof_probability.argmax(axis=1) == truth
         self.abstain_threshold_ = lowest_threshold_for_accuracy(
@@ -157,22 +170,34 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
     def decision_logits(self, X: TextFeatures) -> np.ndarray:
         """Temperature-scaled log-probabilities, columns in ``classes_`` order."""
         check_is_fitted(self, "views_")
-        combined = self._view_log_proba(self.views_, list(X.texts), np.asarray(X.embeddings, dtype=np.float32))
-        return combined / self.temperature_
+        view_logs = self._view_log_probas(self.views_, list(X.texts), np.asarray(X.embeddings, dtype=np.float32))
+        return self._combine(view_logs, self.char_weight_) / self.temperature_
 
     def predict_proba(self, X: TextFeatures) -> np.ndarray:
         """Calibrated probabilities; rows sum to 1, columns follow ``classes_``."""
         return np.exp(log_softmax(self.decision_logits(X), axis=1))
 
+    def _choose_char_weight(self, out_of_fold: dict[str, np.ndarray], truth: np.ndarray) -> float:
+        """The fixed weight, or for ``"auto"`` the grid weight with the best out-of-fold log-likelihood."""
+        if "char" not in out_of_fold:
+            return 0.0
+        if self.char_weight != "auto":
+            return float(self.char_weight)
+        grid = np.round(np.linspace(0.0, 1.0, 11), 2)
+        losses = [_nll(self._combine(out_of_fold, w), truth, _fit_temperature(self._combine(out_of_fold, w), truth))
+                  for w in grid]  # fmt: skip
+        return float(grid[int(np.argmin(losses))])
+
     def predict(self, X: TextFeatures) -> np.ndarray:
         return self.classes_[self.decision_logits(X).argmax(axis=1)]
 
 
+def _nll(log_probabilities: np.ndarray, truth: np.ndarray, temperature: float) -> float:
+    scaled = log_softmax(log_probabilities / temperature, axis=1)
+    return float(-scaled[np.arange(len(truth)), truth].mean())
+
+
 def _fit_temperature(log_probabilities: np.ndarray, truth: np.ndarray) -> float:
     """Temperature minimising the negative log-likelihood of the true labels."""
-
-    def nll(temperature: float) -> float:
-        scaled = log_softmax(log_probabilities / temperature, axis=1)
-        return float(-scaled[np.arange(len(truth)), truth].mean())
-
-    return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
+    result = minimize_scalar(lambda t: _nll(log_probabilities, truth, t), bounds=(0.05, 20.0), method="bounded")
+    return float(result.x)

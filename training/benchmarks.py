@@ -66,7 +66,8 @@ def _airline(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _online_shopping(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = pd.read_csv(data / "online_shopping_10_cats" / "data.csv", dtype=str, keep_default_na=False)
-    frame = frame[frame["review"].str.strip() != ""].rename(columns={"review": "text", "category": "label"})
+    frame = frame[frame["review"].str.strip() != ""]
+    frame = frame.drop(columns=["label"]).rename(columns={"review": "text", "category": "label"})  # label = category
     return _seeded_split(frame[["text", "label"]].reset_index(drop=True), "label")
 
 
