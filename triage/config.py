@@ -50,7 +50,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Override the category model's own abstain threshold (confidence below it abstains).",
     )
-    encode_cache_size: int = Field(default=4096, ge=0, description="Texts whose embeddings are memoised.")
+    encode_cache_size: int = Field(
+        default=4096,
+        ge=256,
+        description="Texts whose embeddings are memoised; the memo is how stages share one encoding per ticket, "
+        "so it must hold at least a whole batch.",
+    )
     routing_config_dir: Path = Field(default=Path("config"), description="Teams, agents, SLA, calendars.")
 
     @field_validator("home", "routing_config_dir")
