@@ -100,6 +100,11 @@ def resolve_text_columns(frame: pd.DataFrame, text_col: str | None, *, source: s
     return columns
 
 
+def join_text_columns(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text per row: the non-empty values of ``columns``, stripped, joined by newlines."""
+    return frame[columns].astype(str).agg(lambda row: "\n".join(p.strip() for p in row if p.strip()), axis=1)
+
+
 def load_labelled(
     path: Path, *, text_col: str | None = None, label_col: str | None = None, require_labels: bool = True
 ) -> LabelledTexts:
@@ -117,7 +122,7 @@ def load_labelled(
             f"{source}: missing label column {label_column!r}; available columns: "
             f"{', '.join(map(str, frame.columns))}. Choose one with --label-col"
         )
-    texts = frame[columns].astype(str).agg(lambda row: "\n".join(p.strip() for p in row if p.strip()), axis=1)
+    texts = join_text_columns(frame, columns)
     labels = (
         frame[label_column].astype(str).str.strip() if label_column in frame.columns else pd.Series([""] * len(frame))
     )

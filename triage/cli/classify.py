@@ -65,14 +65,14 @@ def _metadata(row: pd.Series) -> TicketMetadata:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.data import read_table, resolve_text_columns
+    from training.data import join_text_columns, read_table, resolve_text_columns
     from triage.factory import build_pipeline
 
     if args.out.suffix.lower() not in {".csv", ".parquet", ".pq"}:
         raise InvalidDataset(f"--out {args.out}: unsupported file type; use .csv or .parquet")
     frame = read_table(args.input)
     columns = resolve_text_columns(frame, args.text_col, source=str(args.input))
-    texts = frame[columns].astype(str).agg(lambda row: "\n".join(p.strip() for p in row if p.strip()), axis=1)
+    texts = join_text_columns(frame, columns)
     settings = get_settings()
     pipeline = build_pipeline(settings)
 
