@@ -33,7 +33,9 @@ from triage.errors import ArtifactMismatch, ModelNotReady
 MODEL_FILE = "model.joblib"
 SCOPE_FILE = "scope.npz"
 META_FILE = "meta.json"
-FORMAT_VERSION = 1
+#: Bump whenever the pickled estimator's fitted state changes, so an older artifact is refused with a
+#: clear "retrain" message instead of failing inside a prediction.
+FORMAT_VERSION = 2
 _REQUIRED_KEYS = ("format_version", "name", "task", "labels", "encoder_id", "encoder_dim", "model_sha256")
 
 

@@ -144,6 +144,8 @@ def _champion_metrics(
         champion = load_artifact(f"models:/{name}@{tracking.CHAMPION}", tracking_uri=settings.resolved_mlflow_uri)
     except ModelNotReady:
         return None, None
+    except ArtifactMismatch as exc:  # written by an older release: not comparable
+        return None, str(exc)
     if champion.card.encoder_id != encoder.id:
         return None, f"champion {champion.card.version} uses encoder {champion.card.encoder_id}; not comparable"
     try:

@@ -78,6 +78,27 @@ def test_a_worse_candidate_does_not_take_the_champion_alias_unless_forced(traine
     client.set_registered_model_alias("triage-category", "champion", outcomes["category"].version)  # restore
 
 
+def test_a_champion_from_an_older_release_blocks_promotion_until_forced(trained, demo_train: Path, monkeypatch):
+    import training.train as train_module
+    from triage.errors import ArtifactMismatch
+
+    settings, outcomes, encoder = trained
+
+    def older_release(*_args, **_kwargs):
+        raise ArtifactMismatch("meta.json has format version 1, this release reads 2")
+
+    monkeypatch.setattr(train_module, "load_artifact", older_release)
+    client = tracking.mlflow_client(settings)
+    kwargs = dict(task="sentiment", data_path=demo_train, settings=settings, text_col="subject,body",
+                  label_col="sentiment", encoder=encoder, progress=False)  # fmt: skip
+    blocked = train_task(**kwargs)
+    assert not blocked.promoted and "format version 1" in blocked.promotion_reason
+    assert tracking.current_champion_version(client, "triage-sentiment") == outcomes["sentiment"].version
+    forced = train_task(**kwargs, force_promote=True)
+    assert forced.promoted and tracking.current_champion_version(client, "triage-sentiment") == forced.version
+    client.set_registered_model_alias("triage-sentiment", "champion", outcomes["sentiment"].version)  # restore
+
+
 def test_serving_loads_champions_stamps_versions_and_batch_equals_single_calls(trained) -> None:
     settings, _, encoder = trained
     pipeline = build_pipeline(settings, encoder=encoder.inner)

@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from models.encoder import MemoizedEncoder, load_encoder
+    from models.loading import load_artifact
+    from triage.errors import ArtifactMismatch
     from training import tracking
     from training.train import train_task
     from triage.factory import build_pipeline
@@ -50,13 +52,20 @@ def run(args: argparse.Namespace) -> int:
     client = tracking.mlflow_client(settings)
     for task, name in REGISTERED_MODEL_NAMES.items():
         champion = tracking.current_champion_version(client, name)
+        replace_champion = args.retrain
         if champion and not args.retrain:
-            _say(f"{name}@champion is version {champion}; keeping it (use --retrain to train again)")
-            continue
+            try:
+                load_artifact(settings.model_uri(task), tracking_uri=settings.resolved_mlflow_uri)
+            except ArtifactMismatch as exc:  # built by an older release: this one cannot serve it
+                _say(f"{name}@champion version {champion} cannot be served by this release ({exc}); retraining")
+                replace_champion = True
+            else:
+                _say(f"{name}@champion is version {champion}; keeping it (use --retrain to train again)")
+                continue
         _say(f"training {name} on {args.tickets}")
         outcome = train_task(
             task=task, data_path=args.tickets, settings=settings, text_col="subject,body",
-            label_col=DEMO_LABELS[task], encoder=encoder, force_promote=args.retrain,
+            label_col=DEMO_LABELS[task], encoder=encoder, force_promote=replace_champion,
         )  # fmt: skip
         metric = "accuracy" if task == "category" else "macro_f1"
         _say(f"{name} v{outcome.version}: holdout {metric} {outcome.metrics[metric]:.3f}; {outcome.promotion_reason}")
