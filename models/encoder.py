@@ -211,6 +211,14 @@ class MemoizedEncoder:
         return np.vstack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
+def block_widths(encoder: SentenceEncoder) -> tuple[int, ...]:
+    """Widths of the encoders concatenated in ``encoder``'s output (``(384, 512)`` for MiniLM+USE)."""
+    inner = encoder.inner if isinstance(encoder, MemoizedEncoder) else encoder
+    if isinstance(inner, ConcatEncoder):
+        return tuple(part.dim for part in inner.parts)
+    return (encoder.dim,)
+
+
 def load_encoder(name: str) -> SentenceEncoder:
     """Load an encoder backend by name: ``minilm``, ``use`` or ``minilm+use``.
 

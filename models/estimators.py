@@ -1,15 +1,18 @@
 """The scikit-learn head behind the category, urgency and sentiment stages.
 
-:class:`HybridTextClassifier` combines two views of a ticket:
+:class:`HybridTextClassifier` reads a ticket through several views, one logistic regression each:
 
-* a logistic regression on the shared sentence embeddings (semantic view, both languages);
-* a logistic regression on character n-gram TF-IDF of the raw text (lexical view; it reads Chinese
-  without word segmentation and catches exact tokens such as error codes).
+* one per encoder in the shared embedding (MiniLM and USE are separate views when both are used);
+* character 1-4-gram TF-IDF of the raw text (reads Chinese without word segmentation, catches error
+  codes);
+* word 1-2-gram TF-IDF (exact product names and phrases).
 
-Their log-probabilities are averaged with fixed weights, then **temperature-scaled** on
-out-of-fold predictions so confidences are calibrated, and an **abstain threshold** is chosen on
-the same out-of-fold predictions as the lowest confidence whose accepted accuracy reaches a target.
-Nothing depends on the batch: a text gets the same probabilities alone or in any batch.
+The views' log-probabilities are pooled with non-negative weights fitted on **out-of-fold**
+predictions by minimising the negative log-likelihood. That one fit both chooses how much each
+view counts (a view that does not help gets weight ~0) and calibrates the confidences (the weights'
+overall scale is the temperature). The **abstain threshold** is the lowest out-of-fold confidence
+whose accepted accuracy reaches a target. Nothing depends on the batch: a text gets the same
+probabilities alone or in any batch.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from joblib import Parallel, delayed
+from scipy.optimize import minimize
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -31,26 +35,35 @@ from models.metrics import lowest_threshold_for_accuracy
 from triage.errors import InvalidDataset
 
 Progress = Callable[[str], None] | None
+TEXT_VIEWS = ("char", "word")
+#: Log-probability given to a class a fold's model never saw.
+_MISSING_CLASS_LOG_PROBA = -50.0
+#: Upper bound of a view weight (weights also carry the temperature, so they may exceed 1).
+_MAX_WEIGHT = 10.0
 
 
 class HybridTextClassifier(ClassifierMixin, BaseEstimator):
-    """Embedding + character n-gram classifier with calibrated, abstention-ready probabilities.
+    """Multi-view classifier with out-of-fold pooled, calibrated, abstention-ready probabilities.
 
     Example:
-        >>> head = HybridTextClassifier().fit(TextFeatures(texts, embeddings), labels)
+        >>> head = HybridTextClassifier(embedding_blocks=(384, 512)).fit(TextFeatures(texts, embeddings), labels)
         >>> head.predict_proba(TextFeatures(["VPN down"], encoder.encode(["VPN down"])))
 
     Args:
-        embedding_C: Inverse regularisation of the embedding view.
+        embedding_C: Inverse regularisation of each embedding view.
         char_C: Inverse regularisation of the character n-gram view.
-        char_weight: Weight of the character view in the log-probability average (0 disables it), or
-            ``"auto"``: the weight in {0, 0.1, ..., 1} with the best out-of-fold log-likelihood.
+        word_C: Inverse regularisation of the word n-gram view.
+        views: Which views to fit, among ``"embedding"``, ``"char"`` and ``"word"``.
+        embedding_blocks: Widths of the encoders concatenated in the embedding (``(384, 512)`` for
+            MiniLM+USE); each block is its own view, re-normalised to unit length. ``None``: one block.
         char_ngram_min, char_ngram_max: Character n-gram range.
         char_max_features: Vocabulary cap of the character view.
+        word_ngram_max: Longest word n-gram.
         class_weight: ``None`` or ``"balanced"`` (for imbalanced labels such as urgency).
         calibration_folds: Folds for the out-of-fold predictions (reduced when a class is tiny).
         target_accuracy: Accepted accuracy the abstain threshold aims for.
         max_iter: Iteration cap of each logistic regression.
+        n_jobs: Parallel fits (joblib); ``-1`` uses every core.
         random_state: Seed of the fold split.
     """
 
@@ -59,72 +72,110 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         *,
         embedding_C: float = 10.0,
         char_C: float = 10.0,
-        char_weight: float | str = "auto",
+        word_C: float = 10.0,
+        views: Sequence[str] = ("embedding", "char", "word"),
+        embedding_blocks: Sequence[int] | None = None,
         char_ngram_min: int = 1,
         char_ngram_max: int = 4,
         char_max_features: int = 300_000,
+        word_ngram_max: int = 2,
         class_weight: str | None = None,
         calibration_folds: int = 5,
         target_accuracy: float = 0.98,
         max_iter: int = 2000,
+        n_jobs: int | None = -1,
         random_state: int = 0,
     ) -> None:
         self.embedding_C = embedding_C
         self.char_C = char_C
-        self.char_weight = char_weight
+        self.word_C = word_C
+        self.views = views
+        self.embedding_blocks = embedding_blocks
         self.char_ngram_min = char_ngram_min
         self.char_ngram_max = char_ngram_max
         self.char_max_features = char_max_features
+        self.word_ngram_max = word_ngram_max
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
         self.target_accuracy = target_accuracy
         self.max_iter = max_iter
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
+    # ------------------------------------------------------------------ views
+    def _view_names(self, dim: int) -> list[str]:
+        unknown = set(self.views) - {"embedding", *TEXT_VIEWS}
+        if unknown or not self.views:
+            raise ValueError(f"unknown views {sorted(unknown)}; choose among embedding, char, word")
+        blocks = list(self.embedding_blocks or [dim])
+        if sum(blocks) != dim:
+            raise ValueError(
+                f"embedding_blocks {blocks} add up to {sum(blocks)}, but the embeddings have {dim} columns"
+            )
+        names = []
+        if "embedding" in self.views:
+            starts = np.cumsum([0, *blocks])
+            names += [f"embedding.{a}-{b}" for a, b in zip(starts[:-1], starts[1:], strict=True)]
+        return names + [view for view in TEXT_VIEWS if view in self.views]
+
+    def _new_view(self, name: str) -> tuple[TfidfVectorizer | None, LogisticRegression]:
+        def regression(c: float) -> LogisticRegression:
+            return LogisticRegression(C=c, max_iter=self.max_iter, class_weight=self.class_weight)
+
+        if name == "char":
+            vectorizer = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(self.char_ngram_min, self.char_ngram_max),
+                max_features=self.char_max_features, sublinear_tf=True, dtype=np.float32,
+            )  # fmt: skip
+            return vectorizer, regression(self.char_C)
+        if name == "word":
+            vectorizer = TfidfVectorizer(
+                analyzer="word", ngram_range=(1, self.word_ngram_max), token_pattern=r"(?u)\b\w+\b",
+                sublinear_tf=True, dtype=np.float32,
+            )  # fmt: skip
+            return vectorizer, regression(self.word_C)
+        return None, regression(self.embedding_C)
+
+    @staticmethod
+    def _inputs(name: str, texts: list[str], embeddings: np.ndarray) -> Any:
+        if name in TEXT_VIEWS:
+            return texts
+        start, stop = (int(x) for x in name.removeprefix("embedding.").split("-"))
+        block = embeddings[:, start:stop]
+        norms = np.linalg.norm(block, axis=1, keepdims=True)
+        return block / np.where(norms == 0, 1.0, norms)
+
+    def _fit_view(self, name: str, texts: list[str], embeddings: np.ndarray, y: np.ndarray) -> tuple:
+        vectorizer, model = self._new_view(name)
+        inputs = self._inputs(name, texts, embeddings)
+        if vectorizer is not None:
+            inputs = vectorizer.fit_transform(inputs)
+        return vectorizer, model.fit(inputs, y)
+
+    def _view_log_proba(self, name: str, fitted: tuple, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+        vectorizer, model = fitted
+        inputs = self._inputs(name, texts, embeddings)
+        if vectorizer is not None:
+            inputs = vectorizer.transform(inputs)
+        return model.predict_log_proba(inputs)
+
+    def _fit_and_predict(self, name: str, texts: list[str], embeddings: np.ndarray, y: np.ndarray,
+                         train: np.ndarray, held: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Fit one view on ``train`` rows, return its log-probabilities for ``held`` rows in ``classes_`` order."""
+        fitted = self._fit_view(name, [texts[i] for i in train], embeddings[train], y[train])
+        fold_log = self._view_log_proba(name, fitted, [texts[i] for i in held], embeddings[held])
+        seen = list(fitted[1].classes_)
+        columns = [fold_log[:, seen.index(c)] if c in seen else np.full(len(held), _MISSING_CLASS_LOG_PROBA)
+                   for c in self.classes_]  # fmt: skip
+        return np.column_stack(columns)
+
     # ------------------------------------------------------------------ fitting
-    def _new_embedding_model(self) -> LogisticRegression:
-        return LogisticRegression(C=self.embedding_C, max_iter=self.max_iter, class_weight=self.class_weight)
-
-    def _new_char_model(self) -> tuple[TfidfVectorizer, LogisticRegression]:
-        vectorizer = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(self.char_ngram_min, self.char_ngram_max),
-            max_features=self.char_max_features,
-            sublinear_tf=True,
-            lowercase=True,
-            dtype=np.float32,
-        )
-        model = LogisticRegression(C=self.char_C, max_iter=self.max_iter, class_weight=self.class_weight)
-        return vectorizer, model
-
-    def _fit_views(self, texts: list[str], embeddings: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-        views: dict[str, Any] = {"embedding": self._new_embedding_model().fit(embeddings, y)}
-        if self.char_weight == "auto" or float(self.char_weight) > 0:
-            vectorizer, model = self._new_char_model()
-            views["char"] = (vectorizer, model.fit(vectorizer.fit_transform(texts), y))
-        return views
-
-    @staticmethod
-    def _view_log_probas(views: dict[str, Any], texts: list[str], embeddings: np.ndarray) -> dict[str, np.ndarray]:
-        out = {"embedding": views["embedding"].predict_log_proba(embeddings)}
-        if "char" in views:
-            vectorizer, model = views["char"]
-            out["char"] = model.predict_log_proba(vectorizer.transform(texts))
-        return out
-
-    @staticmethod
-    def _combine(view_logs: dict[str, np.ndarray], char_weight: float) -> np.ndarray:
-        combined = (1.0 - char_weight) * view_logs["embedding"]
-        if "char" in view_logs:
-            combined = combined + char_weight * view_logs["char"]
-        return combined
-
     def _n_folds(self, y: np.ndarray) -> int:
         _, counts = np.unique(y, return_counts=True)
         return int(min(self.calibration_folds, counts.min()))
 
     def fit(self, X: TextFeatures, y: Sequence[str], *, progress: Progress = None) -> HybridTextClassifier:
-        """Fit both views, calibrate the temperature and choose the abstain threshold.
+        """Fit every view, pool them on out-of-fold predictions and choose the abstain threshold.
 
         Raises:
             InvalidDataset: fewer than two classes, or a class with a single example.
@@ -139,65 +190,77 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         if folds < 2:
             rare = [c for c in self.classes_ if (labels == c).sum() < 2]
             raise InvalidDataset(f"labels {rare[:5]} have a single example; give every label at least two examples")
-        out_of_fold: dict[str, np.ndarray] = {}
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-        for fold, (train, held) in enumerate(splitter.split(embeddings, labels), start=1):
-            say(f"calibration fold {fold}/{folds}")
-            views = self._fit_views([texts[i] for i in train], embeddings[train], labels[train])
-            fold_classes = list(views["embedding"].classes_)
-            columns = [fold_classes.index(c) if c in fold_classes else None for c in self.classes_]
-            for view, fold_log in self._view_log_probas(views, [texts[i] for i in held], embeddings[held]).items():
-                block = out_of_fold.setdefault(view, np.zeros((len(labels), len(self.classes_))))
-                block[held] = np.column_stack(
-                    [fold_log[:, j] if j is not None else np.full(len(held), -50.0) for j in columns]
-                )
+        names = self._view_names(embeddings.shape[1])
+        splits = list(
+            StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state).split(texts, labels)
+        )
+        say(f"out-of-fold predictions: {len(names)} views x {folds} folds")
+        parallel = Parallel(n_jobs=self.n_jobs)
+        fold_logs = parallel(
+            delayed(self._fit_and_predict)(name, texts, embeddings, labels, train, held)
+            for train, held in splits for name in names
+        )  # fmt: skip
+        out_of_fold = {name: np.zeros((len(labels), len(self.classes_))) for name in names}
+        for (index, name), fold_log in zip(((i, n) for i in range(folds) for n in names), fold_logs, strict=True):
+            out_of_fold[name][splits[index][1]] = fold_log
         truth = np.searchsorted(self.classes_, labels)
-        self.char_weight_ = self._choose_char_weight(out_of_fold, truth)
-        combined = self._combine(out_of_fold, self.char_weight_)
-        self.temperature_ = _fit_temperature(combined, truth)
-        oof_probability = np.exp(log_softmax(combined / self.temperature_, axis=1))
+        self.view_weights_ = fit_view_weights(out_of_fold, truth)
+        oof_probability = np.exp(log_softmax(_pool(out_of_fold, self.view_weights_), axis=1))
         self.oof_confidence_ = oof_probability.max(axis=1)
         self.oof_correct_ = oof_probability.argmax(axis=1) == truth
         self.abstain_threshold_ = lowest_threshold_for_accuracy(
             self.oof_confidence_, self.oof_correct_, target=self.target_accuracy
         )
-        say("fitting the final model on all rows")
-        self.views_ = self._fit_views(texts, embeddings, labels)
+        used = [name for name in names if self.view_weights_[name] > 0]
+        say(f"fitting {len(used)} views on all rows (weights {self.view_weights_})")
+        fitted = parallel(delayed(self._fit_view)(name, texts, embeddings, labels) for name in used)
+        self.views_ = dict(zip(used, fitted, strict=True))
         self.n_features_in_ = embeddings.shape[1]
         return self
 
     # ------------------------------------------------------------------ prediction
     def decision_logits(self, X: TextFeatures) -> np.ndarray:
-        """Temperature-scaled log-probabilities, columns in ``classes_`` order."""
+        """Pooled, calibrated log-probabilities (unnormalised), columns in ``classes_`` order."""
         check_is_fitted(self, "views_")
-        view_logs = self._view_log_probas(self.views_, list(X.texts), np.asarray(X.embeddings, dtype=np.float32))
-        return self._combine(view_logs, self.char_weight_) / self.temperature_
+        texts, embeddings = list(X.texts), np.asarray(X.embeddings, dtype=np.float32)
+        view_logs = {
+            name: self._view_log_proba(name, fitted, texts, embeddings) for name, fitted in self.views_.items()
+        }
+        return _pool(view_logs, self.view_weights_)
 
     def predict_proba(self, X: TextFeatures) -> np.ndarray:
         """Calibrated probabilities; rows sum to 1, columns follow ``classes_``."""
         return np.exp(log_softmax(self.decision_logits(X), axis=1))
 
-    def _choose_char_weight(self, out_of_fold: dict[str, np.ndarray], truth: np.ndarray) -> float:
-        """The fixed weight, or for ``"auto"`` the grid weight with the best out-of-fold log-likelihood."""
-        if "char" not in out_of_fold:
-            return 0.0
-        if self.char_weight != "auto":
-            return float(self.char_weight)
-        grid = np.round(np.linspace(0.0, 1.0, 11), 2)
-        losses = [_nll(self._combine(out_of_fold, w), truth, _fit_temperature(self._combine(out_of_fold, w), truth))
-                  for w in grid]  # fmt: skip
-        return float(grid[int(np.argmin(losses))])
-
     def predict(self, X: TextFeatures) -> np.ndarray:
         return self.classes_[self.decision_logits(X).argmax(axis=1)]
 
 
-def _nll(log_probabilities: np.ndarray, truth: np.ndarray, temperature: float) -> float:
-    scaled = log_softmax(log_probabilities / temperature, axis=1)
-    return float(-scaled[np.arange(len(truth)), truth].mean())
+def _pool(view_logs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    return sum(weights[name] * logs for name, logs in view_logs.items() if weights.get(name, 0.0) > 0)
 
 
-def _fit_temperature(log_probabilities: np.ndarray, truth: np.ndarray) -> float:
-    """Temperature minimising the negative log-likelihood of the true labels."""
-    result = minimize_scalar(lambda t: _nll(log_probabilities, truth, t), bounds=(0.05, 20.0), method="bounded")
-    return float(result.x)
+def fit_view_weights(view_logs: dict[str, np.ndarray], truth: np.ndarray) -> dict[str, float]:
+    """Non-negative weights minimising the negative log-likelihood of ``sum_v w_v * log p_v``.
+
+    Args:
+        view_logs: Out-of-fold log-probabilities per view, each ``(n, classes)``.
+        truth: Column index of the true class of each row.
+    """
+    names = list(view_logs)
+    stack = np.stack([view_logs[name] for name in names])  # views x rows x classes
+    true_logs = stack[:, np.arange(len(truth)), truth]  # views x rows
+
+    def loss_and_gradient(weights: np.ndarray) -> tuple[float, np.ndarray]:
+        pooled = log_softmax(np.tensordot(weights, stack, axes=1), axis=1)
+        probability = np.exp(pooled)
+        loss = -pooled[np.arange(len(truth)), truth].mean()
+        expected = np.einsum("rc,vrc->vr", probability, stack)
+        return float(loss), (expected - true_logs).mean(axis=1)
+
+    start = np.full(len(names), 1.0 / len(names))
+    result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=[(0.0, _MAX_WEIGHT)] * len(names))
+    weights = np.where(result.x < 1e-4, 0.0, result.x)
+    if not weights.any():  # degenerate data: fall back to an equal pool
+        weights = start
+    return {name: round(float(w), 6) for name, w in zip(names, weights, strict=True)}

@@ -35,7 +35,7 @@ SCOPE_FILE = "scope.npz"
 META_FILE = "meta.json"
 #: Bump whenever the pickled estimator's fitted state changes, so an older artifact is refused with a
 #: clear "retrain" message instead of failing inside a prediction.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _REQUIRED_KEYS = ("format_version", "name", "task", "labels", "encoder_id", "encoder_dim", "model_sha256")
 
 

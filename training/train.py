@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
+from models.encoder import MemoizedEncoder, SentenceEncoder, block_widths, load_encoder
 from models.loading import ModelArtifact, ModelCard, ScopeModel, library_versions, load_artifact, save_artifact
 from training import tracking
 from training.data import LabelledTexts, check_trainable, load_labelled, split_holdout
@@ -105,7 +105,7 @@ def fit_artifact(
 
     check_trainable(train)
     embeddings = encoder.encode(train.texts, show_progress=progress)
-    estimator = HybridTextClassifier(**params)
+    estimator = HybridTextClassifier(**{"embedding_blocks": block_widths(encoder), **params})
     estimator.fit(
         TextFeatures(texts=train.texts, embeddings=embeddings), train.labels, progress=_say if progress else None
     )
@@ -122,7 +122,10 @@ def fit_artifact(
         label_column=train.label_column,
         data_fingerprint=train.fingerprint(),
         n_train=len(train),
-        params={**params, **({"label_order": label_order} if label_order else {})},
+        params={
+            **estimator.get_params(), "view_weights": estimator.view_weights_,
+            **({"label_order": label_order} if label_order else {}),
+        },  # fmt: skip
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         libraries=library_versions(),
     )
@@ -247,7 +250,7 @@ def train_task(
     )
     with mlflow.start_run(experiment_id=tracking.experiment_id(client, name, settings)) as run:
         artifact.card.run_id = run.info.run_id
-        mlflow.log_params({f"head.{k}": v for k, v in params.items()})
+        mlflow.log_params({f"head.{k}": v for k, v in artifact.card.params.items()})
         mlflow.log_params(
             {
                 "task": task, "encoder": base_encoder.id, "n_train": len(train), "n_holdout": len(holdout),
@@ -258,6 +261,7 @@ def train_task(
         )  # fmt: skip
         mlflow.set_tags({"data_fingerprint": train.fingerprint(), "holdout_fingerprint": holdout.fingerprint()})
         mlflow.log_metrics({**artifact.card.metrics, "train_seconds": train_seconds})
+        mlflow.log_metrics({f"view_weight.{k}": v for k, v in artifact.estimator.view_weights_.items()})
         if champion_metrics:
             mlflow.log_metrics({f"champion_{k}": v for k, v in champion_metrics.items() if isinstance(v, int | float)})
         with tracking.scratch_dir() as scratch:

@@ -89,8 +89,8 @@ def test_a_champion_from_an_older_release_blocks_promotion_until_forced(trained,
 
     monkeypatch.setattr(train_module, "load_artifact", older_release)
     client = tracking.mlflow_client(settings)
-    kwargs = dict(task="sentiment", data_path=demo_train, settings=settings, text_col="subject,body",
-                  label_col="sentiment", encoder=encoder, progress=False)  # fmt: skip
+    kwargs = {"task": "sentiment", "data_path": demo_train, "settings": settings, "text_col": "subject,body",
+              "label_col": "sentiment", "encoder": encoder, "progress": False}  # fmt: skip
     blocked = train_task(**kwargs)
     assert not blocked.promoted and "format version 1" in blocked.promotion_reason
     assert tracking.current_champion_version(client, "triage-sentiment") == outcomes["sentiment"].version

@@ -40,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
 
     from models.encoder import MemoizedEncoder, load_encoder
     from models.loading import load_artifact
-    from triage.errors import ArtifactMismatch
     from training import tracking
     from training.train import train_task
+    from triage.errors import ArtifactMismatch
     from triage.factory import build_pipeline
     from triage.results import TicketMetadata
 
