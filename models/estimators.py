@@ -17,6 +17,7 @@ probabilities alone or in any batch.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -162,23 +163,31 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
     def _fit_and_predict(self, name: str, texts: list[str], embeddings: np.ndarray, y: np.ndarray,
                          train: np.ndarray, held: np.ndarray) -> np.ndarray:  # fmt: skip
         """Fit one view on ``train`` rows, return its log-probabilities for ``held`` rows in ``classes_`` order."""
-        fitted = self._fit_view(name, [texts[i] for i in train], embeddings[train], y[train])
-        fold_log = self._view_log_proba(name, fitted, [texts[i] for i in held], embeddings[held])
-        seen = list(fitted[1].classes_)
+        seen = sorted(set(y[train].tolist()))
+        if len(seen) < 2:  # a fold of tiny data saw one class: it can only predict that class
+            fold_log = np.zeros((len(held), 1))
+        else:
+            fitted = self._fit_view(name, [texts[i] for i in train], embeddings[train], y[train])
+            fold_log = self._view_log_proba(name, fitted, [texts[i] for i in held], embeddings[held])
+            seen = list(fitted[1].classes_)
         columns = [fold_log[:, seen.index(c)] if c in seen else np.full(len(held), _MISSING_CLASS_LOG_PROBA)
                    for c in self.classes_]  # fmt: skip
         return np.column_stack(columns)
 
     # ------------------------------------------------------------------ fitting
     def _n_folds(self, y: np.ndarray) -> int:
+        """As many folds as asked, if some class can fill them; rarer classes miss some folds."""
         _, counts = np.unique(y, return_counts=True)
-        return int(min(self.calibration_folds, counts.min()))
+        return int(min(self.calibration_folds, counts.max()))
 
     def fit(self, X: TextFeatures, y: Sequence[str], *, progress: Progress = None) -> HybridTextClassifier:
         """Fit every view, pool them on out-of-fold predictions and choose the abstain threshold.
 
+        A label with very few examples is still learned; in the folds that hold all of its examples
+        out it counts as an out-of-fold error, which makes the pooled confidences conservative.
+
         Raises:
-            InvalidDataset: fewer than two classes, or a class with a single example.
+            InvalidDataset: fewer than two classes, or no class with two examples.
         """
         say = progress or (lambda _message: None)
         texts, embeddings = list(X.texts), np.asarray(X.embeddings, dtype=np.float32)
@@ -188,12 +197,12 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidDataset("training labels have a single class; a classifier needs at least two")
         folds = self._n_folds(labels)
         if folds < 2:
-            rare = [c for c in self.classes_ if (labels == c).sum() < 2]
-            raise InvalidDataset(f"labels {rare[:5]} have a single example; give every label at least two examples")
+            raise InvalidDataset("every label has a single example; give some label at least two examples")
         names = self._view_names(embeddings.shape[1])
-        splits = list(
-            StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state).split(texts, labels)
-        )
+        with warnings.catch_warnings():  # "least populated class has fewer members than n_splits": handled
+            warnings.simplefilter("ignore", UserWarning)
+            folding = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            splits = list(folding.split(texts, labels))
         say(f"out-of-fold predictions: {len(names)} views x {folds} folds")
         parallel = Parallel(n_jobs=self.n_jobs)
         fold_logs = parallel(

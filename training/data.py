@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from triage.errors import InvalidDataset
 #: Longest training text kept, in characters; longer texts are truncated (and counted).
 MAX_TRAIN_CHARS = 4_000
 SPLIT_SEED = 42
+#: Labels with fewer training examples get a warning: a 5-fold calibration cannot see them in every fold.
+RARE_LABEL_EXAMPLES = 5
 
 
 @dataclass
@@ -158,7 +161,7 @@ def check_trainable(data: LabelledTexts) -> None:
     """Refuse training data that cannot give a classifier.
 
     Raises:
-        InvalidDataset: fewer than two classes, or fewer than two examples in total.
+        InvalidDataset: fewer than two classes.
     """
     classes = sorted(set(data.labels))
     if len(classes) < 2:
@@ -167,6 +170,19 @@ def check_trainable(data: LabelledTexts) -> None:
             f"{data.source}: column {data.label_column!r} has a single class ({only!r}); "
             "a classifier needs at least two labels"
         )
+
+
+def rare_label_note(data: LabelledTexts) -> str | None:
+    """A warning naming the labels with fewer than ``RARE_LABEL_EXAMPLES`` examples, if any."""
+    counts = Counter(data.labels)
+    rare = sorted(label for label, count in counts.items() if count < RARE_LABEL_EXAMPLES)
+    if not rare:
+        return None
+    shown = ", ".join(rare[:5]) + (", ..." if len(rare) > 5 else "")
+    return (
+        f"{len(rare)} labels have fewer than {RARE_LABEL_EXAMPLES} examples ({shown}): "
+        "they are learned, but seldom predicted with confidence"
+    )
 
 
 def split_holdout(

@@ -19,7 +19,7 @@ import numpy as np
 from models.encoder import MemoizedEncoder, SentenceEncoder, block_widths, load_encoder
 from models.loading import ModelArtifact, ModelCard, ScopeModel, library_versions, load_artifact, save_artifact
 from training import tracking
-from training.data import LabelledTexts, check_trainable, load_labelled, split_holdout
+from training.data import LabelledTexts, check_trainable, load_labelled, rare_label_note, split_holdout
 from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
 from triage.config import REGISTERED_MODEL_NAMES, Settings
 from triage.errors import ArtifactMismatch, InvalidDataset, ModelNotReady
@@ -217,6 +217,9 @@ def train_task(
         train, holdout = split_holdout(data)
     if not len(holdout):
         raise InvalidDataset(f"{data_path}: too few rows to hold any out for evaluation; pass --test FILE")
+    rare_note = rare_label_note(train)
+    if rare_note:
+        print(f"warning: {train.source}: {rare_note}", file=sys.stderr)
     base_encoder = encoder or load_encoder(settings.encoder)
     shared = MemoizedEncoder(base_encoder, max_size=len(holdout) + 16)
 
@@ -228,7 +231,7 @@ def train_task(
         label_order=label_order, progress=progress,
     )  # fmt: skip
     train_seconds = time.perf_counter() - started
-    notes = data.notes + check_evaluable(
+    notes = data.notes + ([rare_note] if rare_note else []) + check_evaluable(
         holdout.labels, artifact.card.labels, unknown_label=None, source=holdout.source
     )
     metrics = _evaluate(task, artifact, shared, holdout)

@@ -100,11 +100,31 @@ def test_a_single_class_is_refused_clearly() -> None:
         _head().fit(TextFeatures(texts, _embeddings(texts, (4,), informative=(False,))), ["billing"] * len(texts))
 
 
-def test_a_label_with_one_example_is_refused_clearly() -> None:
-    texts, labels = _dataset(5)
-    labels[-1] = "rare"
-    with pytest.raises(InvalidDataset, match="single example"):
-        _head().fit(TextFeatures(texts, _embeddings(labels, (4,), informative=(False,))), labels)
+def test_a_label_with_one_example_is_learned_but_not_trusted() -> None:
+    texts, labels = _dataset(10)
+    texts.append("ticket fax machine jammed")
+    labels.append("printer")
+    embeddings = _embeddings(labels, (8,), informative=(True,))
+    head = _head().fit(TextFeatures(texts, embeddings), labels)
+
+    assert "printer" in head.classes_
+    # every out-of-fold guess of the singleton was made by a model that never saw it
+    assert not head.oof_correct_[-1]
+    assert head.predict_proba(TextFeatures(texts, embeddings)).shape[1] == 4
+
+
+def test_tiny_folds_that_see_one_class_still_give_out_of_fold_predictions() -> None:
+    texts = ["refund please", "invoice wrong", "charged twice", "vpn down"]
+    labels = ["billing", "billing", "billing", "network"]
+    head = _head(views=("char", "word")).fit(TextFeatures(texts, np.zeros((4, 2), np.float32)), labels)
+
+    assert list(head.classes_) == ["billing", "network"]
+    assert head.oof_confidence_.shape == (4,)
+
+
+def test_labels_that_all_have_one_example_are_refused_clearly() -> None:
+    with pytest.raises(InvalidDataset, match="every label has a single example"):
+        _head().fit(TextFeatures(["a b", "c d"], np.eye(2, dtype=np.float32)), ["x", "y"])
 
 
 def test_embedding_blocks_that_do_not_match_the_embeddings_are_refused() -> None:

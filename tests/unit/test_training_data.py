@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from training.data import check_trainable, load_labelled, read_table, split_holdout
+from training.data import check_trainable, load_labelled, rare_label_note, read_table, split_holdout
 from triage.errors import InvalidDataset
 
 
@@ -66,6 +66,14 @@ def test_a_single_class_cannot_be_trained(tmp_path: Path) -> None:
     data = load_labelled(_write(tmp_path, [{"text": f"t{i}", "label": "only"} for i in range(5)]))
     with pytest.raises(InvalidDataset, match="single class"):
         check_trainable(data)
+
+
+def test_rare_labels_are_named_in_a_warning_but_not_refused(tmp_path: Path) -> None:
+    rows = [{"text": f"t{i}", "label": "common"} for i in range(10)] + [{"text": "fax jam", "label": "printer"}]
+    data = load_labelled(_write(tmp_path, rows))
+    check_trainable(data)
+    assert "(printer)" in rare_label_note(data)
+    assert rare_label_note(load_labelled(_write(tmp_path, rows + rows[-1:] * 4, "enough.csv"))) is None
 
 
 def test_holdout_split_is_seeded_stratified_and_disjoint(tmp_path: Path) -> None:
