@@ -152,3 +152,13 @@ def test_fit_view_weights_sharpens_a_reliable_view_and_ignores_an_anti_correlate
 
     assert weights["misleading"] == 0.0
     assert weights["reliable"] > 1.0  # a temperature below 1 sharpens an always-right, timid view
+
+
+def test_large_data_fits_only_the_folds_needed_for_calibration() -> None:
+    texts, labels = _dataset(30)  # 90 rows: 18 per fold of 5
+    embeddings = _embeddings(labels, (8,), informative=(True,))
+    head = _head(calibration_rows=20).fit(TextFeatures(texts, embeddings), labels)
+
+    assert 20 <= len(head.oof_rows_) < len(texts)  # two folds of five
+    assert len(head.oof_confidence_) == len(head.oof_rows_)
+    assert (head.predict(TextFeatures(texts, embeddings)) == np.array(labels, dtype=object)).mean() > 0.95
