@@ -38,6 +38,7 @@ from triage.errors import InvalidDataset
 
 Progress = Callable[[str], None] | None
 TEXT_VIEWS = ("char", "word")
+VIEWS = ("embedding", *TEXT_VIEWS)
 #: Log-probability given to a class a fold's model never saw.
 _MISSING_CLASS_LOG_PROBA = -50.0
 #: Upper bound of a view weight (weights also carry the temperature, so they may exceed 1).
@@ -79,7 +80,7 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         embedding_C: float = 10.0,
         char_C: float = 10.0,
         word_C: float = 10.0,
-        views: Sequence[str] = ("embedding", "char", "word"),
+        views: Sequence[str] = VIEWS,
         embedding_blocks: Sequence[int] | None = None,
         char_ngram_min: int = 1,
         char_ngram_max: int = 4,
@@ -112,7 +113,7 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ views
     def _view_names(self, dim: int) -> list[str]:
-        unknown = set(self.views) - {"embedding", *TEXT_VIEWS}
+        unknown = set(self.views) - set(VIEWS)
         if unknown or not self.views:
             raise ValueError(f"unknown views {sorted(unknown)}; choose among embedding, char, word")
         blocks = list(self.embedding_blocks or [dim])

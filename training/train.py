@@ -59,18 +59,28 @@ def load_training_config(task: str, path: Path | None = None) -> dict[str, Any]:
 
     Raises:
         InvalidDataset: unknown task.
-        ConfigError: unreadable TOML.
+        ConfigError: unreadable TOML, an unknown hyper-parameter or view.
     """
     from triage.errors import ConfigError
 
     if task not in TASKS:
         raise InvalidDataset(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    from models.estimators import VIEWS, HybridTextClassifier
+
     config_path = path or CONFIG_DIR / f"{task}.toml"
     try:
         with open(config_path, "rb") as handle:
-            return tomllib.load(handle)
+            config = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: invalid TOML: {exc}") from exc
+    known = set(HybridTextClassifier().get_params())
+    unknown = sorted(k for k, v in config.items() if not isinstance(v, dict) and k not in known)
+    if unknown:
+        raise ConfigError(f"{config_path}: unknown hyper-parameters {unknown}; known: {', '.join(sorted(known))}")
+    views = config.get("views", VIEWS)
+    if not views or not set(views) <= set(VIEWS):
+        raise ConfigError(f"{config_path}: views {views!r}; choose one or more of {', '.join(VIEWS)}")
+    return config
 
 
 def fit_scope(embeddings: np.ndarray, labels: list[str], *, quantile: float) -> ScopeModel:
@@ -123,7 +133,8 @@ def fit_artifact(
         data_fingerprint=train.fingerprint(),
         n_train=len(train),
         params={
-            **estimator.get_params(), "view_weights": estimator.view_weights_,
+            **estimator.get_params(),
+            "view_weights": estimator.view_weights_,
             **({"label_order": label_order} if label_order else {}),
         },  # fmt: skip
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -231,8 +242,10 @@ def train_task(
         label_order=label_order, progress=progress,
     )  # fmt: skip
     train_seconds = time.perf_counter() - started
-    notes = data.notes + ([rare_note] if rare_note else []) + check_evaluable(
-        holdout.labels, artifact.card.labels, unknown_label=None, source=holdout.source
+    notes = (
+        data.notes
+        + ([rare_note] if rare_note else [])
+        + check_evaluable(holdout.labels, artifact.card.labels, unknown_label=None, source=holdout.source)
     )
     metrics = _evaluate(task, artifact, shared, holdout)
     predicted = metrics.pop("_predicted")

@@ -32,7 +32,27 @@ def test_missing_training_file(settings: Settings, capsys, tmp_path: Path) -> No
 def test_training_file_without_the_label_column(settings: Settings, capsys, tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     pd.DataFrame({"text": ["a", "b"], "category": ["x", "y"]}).to_csv(path, index=False)
-    _fails_clearly(capsys, ["train", "--task", "category", "--data", str(path), "--quiet"], "missing label column 'label'")
+    _fails_clearly(
+        capsys, ["train", "--task", "category", "--data", str(path), "--quiet"], "missing label column 'label'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('char_weight = "auto"\n', "unknown hyper-parameters ['char_weight']"),
+        ('views = ["pixels"]\n', "views ['pixels']"),
+    ],
+)
+def test_training_config_with_an_unknown_key_or_view(
+    settings: Settings, capsys, tmp_path: Path, config, message
+) -> None:
+    data, toml = tmp_path / "d.csv", tmp_path / "head.toml"
+    pd.DataFrame({"text": ["a", "b", "c", "d"], "label": ["x", "y", "x", "y"]}).to_csv(data, index=False)
+    toml.write_text(config)
+    _fails_clearly(
+        capsys, ["train", "--task", "category", "--data", str(data), "--config", str(toml), "--quiet"], message
+    )
 
 
 def test_evaluating_a_model_that_was_never_registered(settings: Settings, capsys, tmp_path: Path) -> None:
