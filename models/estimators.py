@@ -45,6 +45,13 @@ _MISSING_CLASS_LOG_PROBA = -50.0
 _MAX_WEIGHT = 10.0
 
 
+def check_views(views: Sequence[str]) -> None:
+    """Raise ``ValueError`` unless ``views`` is a non-empty choice among :data:`VIEWS`."""
+    unknown = sorted(set(views) - set(VIEWS))
+    if unknown or not views:
+        raise ValueError(f"unknown views {unknown}; choose one or more of {', '.join(VIEWS)}")
+
+
 class HybridTextClassifier(ClassifierMixin, BaseEstimator):
     """Multi-view classifier with out-of-fold pooled, calibrated, abstention-ready probabilities.
 
@@ -113,9 +120,7 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ views
     def _view_names(self, dim: int) -> list[str]:
-        unknown = set(self.views) - set(VIEWS)
-        if unknown or not self.views:
-            raise ValueError(f"unknown views {sorted(unknown)}; choose among embedding, char, word")
+        check_views(self.views)
         blocks = list(self.embedding_blocks or [dim])
         if sum(blocks) != dim:
             raise ValueError(

@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.benchmarks", description=main.__doc__)
     parser.add_argument("keys", nargs="+", choices=sorted(BY_KEY), help="benchmarks to run")
     args = parser.parse_args(argv)
+    if not shared_data_dir().is_dir():
+        parser.error(f"datasets not found at {shared_data_dir()}; set TRIAGE_SHARED_DATA")
     configure_offline_environment()
     scratch = Path(tempfile.mkdtemp(prefix="triage-bench-"))
     settings = Settings(home=scratch / "home")

@@ -65,7 +65,7 @@ def load_training_config(task: str, path: Path | None = None) -> dict[str, Any]:
 
     if task not in TASKS:
         raise InvalidDataset(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    from models.estimators import VIEWS, HybridTextClassifier
+    from models.estimators import VIEWS, HybridTextClassifier, check_views
 
     config_path = path or CONFIG_DIR / f"{task}.toml"
     try:
@@ -77,9 +77,10 @@ def load_training_config(task: str, path: Path | None = None) -> dict[str, Any]:
     unknown = sorted(k for k, v in config.items() if not isinstance(v, dict) and k not in known)
     if unknown:
         raise ConfigError(f"{config_path}: unknown hyper-parameters {unknown}; known: {', '.join(sorted(known))}")
-    views = config.get("views", VIEWS)
-    if not views or not set(views) <= set(VIEWS):
-        raise ConfigError(f"{config_path}: views {views!r}; choose one or more of {', '.join(VIEWS)}")
+    try:
+        check_views(config.get("views", VIEWS))
+    except ValueError as exc:
+        raise ConfigError(f"{config_path}: {exc}") from exc
     return config
 
 
