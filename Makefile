@@ -24,6 +24,7 @@ run: setup
 	$(BIN)/triage demo
 
 test: setup
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
@@ -34,3 +35,4 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo

@@ -23,7 +23,14 @@ import sys
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
+
+from kb_index.documents import Article
+from kb_index.knowledge_base import KnowledgeBase
+from kb_index.vectors import VectorIndex
+from models.encoder import load_encoder
+from triage.config import configure_offline_environment
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -42,10 +49,6 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def run_one(size: int, kind: str, dim: int, queries: int) -> dict[str, object]:
-    import faiss
-
-    from kb_index.index import VectorIndex
-
     faiss.omp_set_num_threads(2)
     rng = np.random.default_rng(0)
     base = _unit(rng, size, dim)
@@ -106,23 +109,16 @@ class _HashEncoder:
 
 
 def run_freshness(size: int, real_encoder: bool) -> dict[str, object]:
-    from kb_index.documents import Article
-    from kb_index.knowledge_base import KnowledgeBase
-
     rng = np.random.default_rng(1)
     vocabulary = [f"w{i}" for i in range(5000)]
     articles = [
-        Article(f"a{i}", " ".join(rng.choice(vocabulary, 6)), " ".join(rng.choice(vocabulary, 60)))
-        for i in range(size)
+        Article(f"a{i}", " ".join(rng.choice(vocabulary, 6)), " ".join(rng.choice(vocabulary, 60))) for i in range(size)
     ]
     encoder = _HashEncoder()
     started = time.perf_counter()
     kb = KnowledgeBase.build(articles, encoder)
     build_s = time.perf_counter() - started
     if real_encoder:
-        from models.encoder import load_encoder
-        from triage.config import configure_offline_environment
-
         configure_offline_environment()
         real = load_encoder("minilm+use")
         real.encode(["warm up"])

@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from triage.errors import InvalidDataset
-from triage.language import detect_language
+import yaml
+
+from triage.kernel.errors import InvalidDataset
+from triage.kernel.language import detect_language
 
 #: Characters per body window. ~120 English words or ~400 Chinese characters: short enough for
 #: MiniLM's 256-token limit, long enough to keep a step-by-step answer together.
@@ -151,8 +153,6 @@ def parse_markdown(text: str, *, origin: str = "<text>") -> Article:
     Raises:
         InvalidDataset: no front matter, invalid YAML, or a missing ``id``/``title``.
     """
-    import yaml
-
     match = _FRONT_MATTER.match(text.lstrip("\ufeff"))
     if not match:
         raise InvalidDataset(f"{origin}: no front matter; start the file with '---', id: ..., title: ..., '---'")

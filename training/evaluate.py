@@ -7,15 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from tqdm.auto import tqdm
 
 from models.encoder import SentenceEncoder
 from models.loading import ModelArtifact
 from models.metrics import expected_calibration_error
-from triage.errors import InvalidDataset
-from triage.language import detect_language
-from triage.stages.base import predict_proba
-from triage.stages.classify import CategoryClassifier
+from triage.domain.taxonomy import SEPARATOR, truncate_label
+from triage.engine.stages.base import predict_proba
+from triage.engine.stages.classify import CategoryClassifier
+from triage.kernel.errors import InvalidDataset
+from triage.kernel.language import detect_language
 
 EVAL_BATCH = 256
 
@@ -40,8 +42,6 @@ def predict_for_evaluation(
     included); sentiment and urgency heads never abstain."""
     batches = range(0, len(texts), EVAL_BATCH)
     if progress:
-        from tqdm.auto import tqdm
-
         batches = tqdm(batches, desc=f"evaluate {task}", unit="batch")
     labels: list[str] = []
     confidences: list[float] = []
@@ -99,8 +99,6 @@ def _metrics(gold: np.ndarray, pred: Predictions, mask: np.ndarray, unknown_labe
 
 def _per_label(gold: np.ndarray, pred: Predictions, unknown_label: str | None) -> dict[str, dict[str, float]]:
     """Precision, recall, F1 and support of each gold label (abstentions count as ``unknown_label``)."""
-    from sklearn.metrics import precision_recall_fscore_support
-
     system = np.asarray(pred.labels, dtype=object)
     if unknown_label is not None:
         system = np.where(pred.abstained, unknown_label, system)
@@ -109,6 +107,33 @@ def _per_label(gold: np.ndarray, pred: Predictions, unknown_label: str | None) -
     return {
         label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
         for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
+    }
+
+
+def _per_level(gold: np.ndarray, pred: Predictions, unknown_label: str | None) -> dict[str, dict[str, float]]:
+    """Top-1 accuracy at each level of path labels (``billing`` / ``billing/refund`` / ...), in-scope rows only.
+
+    Empty when no gold label is a path. Level ``n`` compares the first ``n`` levels of gold and predicted label.
+    """
+    in_scope = gold != unknown_label if unknown_label is not None else np.ones(len(gold), dtype=bool)
+    gold_labels = [str(g) for g in gold[in_scope]]
+    depth = max((g.count(SEPARATOR) + 1 for g in gold_labels), default=1)
+    if depth < 2:
+        return {}
+    predicted = [str(p) for p in np.asarray(pred.labels, dtype=object)[in_scope]]
+    return {
+        str(level): {
+            "accuracy": float(
+                np.mean(
+                    [
+                        truncate_label(g, level) == truncate_label(p, level)
+                        for g, p in zip(gold_labels, predicted, strict=True)
+                    ]
+                )
+            ),
+            "n_labels": len({truncate_label(g, level) for g in gold_labels}),
+        }
+        for level in range(1, depth + 1)
     }
 
 
@@ -125,12 +150,16 @@ def score_predictions(
     ignored), ``coverage`` is the share not abstained and ``accepted_accuracy`` the accuracy on them.
     With it: rows of that label count as correct only when the model abstains; in-scope rows only
     when it answers and is right; ``in_scope_accuracy`` and ``oos_recall`` are added, and
-    ``ece``/``coverage``/``accepted_accuracy`` are computed on in-scope rows.
+    ``ece``/``coverage``/``accepted_accuracy`` are computed on in-scope rows. For path labels
+    (``billing/refund``), ``per_level`` gives the accuracy at each level of the path.
     """
     gold_array = np.asarray(gold, dtype=object)
     everything = np.ones(len(gold_array), dtype=bool)
     result = _metrics(gold_array, pred, everything, unknown_label)
     result["per_label"] = _per_label(gold_array, pred, unknown_label)
+    levels = _per_level(gold_array, pred, unknown_label)
+    if levels:
+        result["per_level"] = levels
     languages = np.array([detect_language(t).language for t in texts])
     result["per_language"] = {
         language: _metrics(gold_array, pred, languages == language, unknown_label)

@@ -7,16 +7,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from triage.config import Settings
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import mlflow  # noqa: E402
+import numpy as np  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
+from sklearn.metrics import confusion_matrix  # noqa: E402
+
+from triage.config import Settings  # noqa: E402
 
 CHAMPION = "champion"
 
 
 def mlflow_client(settings: Settings) -> Any:
     """An MlflowClient on the configured tracking + registry store, creating the local folder."""
-    import mlflow
-    from mlflow import MlflowClient
-
     uri = settings.resolved_mlflow_uri
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -39,8 +46,6 @@ def experiment_id(client: Any, name: str, settings: Settings) -> str:
 
 def current_champion_version(client: Any, name: str) -> str | None:
     """The version number the champion alias points at, or None."""
-    from mlflow.exceptions import MlflowException
-
     try:
         return str(client.get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
@@ -49,8 +54,6 @@ def current_champion_version(client: Any, name: str) -> str | None:
 
 def register_version(client: Any, *, name: str, source: str, run_id: str, tags: dict[str, str]) -> str:
     """Register a new version of ``name`` from an artifact URI; returns the version number."""
-    from mlflow.exceptions import MlflowException
-
     try:
         client.get_registered_model(name)
     except MlflowException:
@@ -61,13 +64,6 @@ def register_version(client: Any, *, name: str, source: str, run_id: str, tags: 
 
 def save_confusion_matrix(gold: list[str], predicted: list[str], labels: list[str], path: Path) -> Path:
     """Draw a row-normalised confusion matrix to a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from sklearn.metrics import confusion_matrix
-
     matrix = confusion_matrix(gold, predicted, labels=labels).astype(float)
     matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     size = max(5.0, 0.22 * len(labels) + 3)

@@ -14,15 +14,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 
 from models.encoder import MemoizedEncoder, SentenceEncoder, block_widths, load_encoder
+from models.estimators import VIEWS, HybridTextClassifier, check_views
+from models.features import TextFeatures
 from models.loading import ModelArtifact, ModelCard, ScopeModel, library_versions, load_artifact, save_artifact
 from training import tracking
 from training.data import LabelledTexts, check_trainable, load_labelled, rare_label_note, split_holdout
 from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
 from triage.config import REGISTERED_MODEL_NAMES, Settings
-from triage.errors import ArtifactMismatch, InvalidDataset, ModelNotReady
+from triage.kernel.errors import ArtifactMismatch, ConfigError, InvalidDataset, ModelNotReady
 
 TASKS = tuple(REGISTERED_MODEL_NAMES)
 #: The metric the promotion rule compares. Macro-F1 where classes are imbalanced.
@@ -61,12 +64,8 @@ def load_training_config(task: str, path: Path | None = None) -> dict[str, Any]:
         InvalidDataset: unknown task.
         ConfigError: unreadable TOML, an unknown hyper-parameter or view.
     """
-    from triage.errors import ConfigError
-
     if task not in TASKS:
         raise InvalidDataset(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    from models.estimators import VIEWS, HybridTextClassifier, check_views
-
     config_path = path or CONFIG_DIR / f"{task}.toml"
     try:
         with open(config_path, "rb") as handle:
@@ -111,9 +110,6 @@ def fit_artifact(
     progress: bool = True,
 ) -> ModelArtifact:
     """Embed the training texts, fit the head and the scope model, and fill the card."""
-    from models.estimators import HybridTextClassifier
-    from models.features import TextFeatures
-
     check_trainable(train)
     embeddings = encoder.encode(train.texts, show_progress=progress)
     estimator = HybridTextClassifier(**{"embedding_blocks": block_widths(encoder), **params})
@@ -215,8 +211,6 @@ def train_task(
     Raises:
         InvalidDataset: unusable data. ModelNotReady: the encoder cannot be loaded.
     """
-    import mlflow
-
     config = load_training_config(task, config_path)
     params = {k: v for k, v in config.items() if not isinstance(v, dict)}
     scope_quantile = float(config.get("scope", {}).get("quantile", DEFAULT_SCOPE_QUANTILE))

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         "so it must hold at least a whole batch.",
     )
     routing_config_dir: Path = Field(default=Path("config"), description="Teams, agents, SLA, calendars.")
+    taxonomy_file: Path | None = Field(
+        default=None,
+        description="Category taxonomy (names, descriptions, team and skill); default "
+        "`routing_config_dir`/taxonomy.toml.",
+    )
 
     @field_validator("home", "routing_config_dir")
     @classmethod

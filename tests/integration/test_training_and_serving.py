@@ -8,12 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import training.train as train_module
 from models.encoder import MemoizedEncoder
 from training import tracking
 from training.train import train_task
+from triage import config
 from triage.cli.main import main as cli
 from triage.config import Settings
-from triage.factory import build_pipeline
+from triage.engine.factory import build_pipeline
+from triage.kernel.errors import ArtifactMismatch
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +39,15 @@ def trained(demo_train: Path, tmp_path_factory: pytest.TempPathFactory, real_enc
     settings = Settings(home=home, kb_dir=home / "no-kb")
     encoder = MemoizedEncoder(real_encoder, max_size=5000)
     outcomes = {
-        task: train_task(task=task, data_path=demo_train, settings=settings, text_col="subject,body",
-                         label_col=task, encoder=encoder, progress=False)  # fmt: skip
+        task: train_task(
+            task=task,
+            data_path=demo_train,
+            settings=settings,
+            text_col="subject,body",
+            label_col=task,
+            encoder=encoder,
+            progress=False,
+        )  # fmt: skip
         for task in ("category", "urgency", "sentiment")
     }
     return settings, outcomes, encoder
@@ -79,9 +89,6 @@ def test_a_worse_candidate_does_not_take_the_champion_alias_unless_forced(traine
 
 
 def test_a_champion_from_an_older_release_blocks_promotion_until_forced(trained, demo_train: Path, monkeypatch):
-    import training.train as train_module
-    from triage.errors import ArtifactMismatch
-
     settings, outcomes, encoder = trained
 
     def older_release(*_args, **_kwargs):
@@ -115,8 +122,6 @@ def test_serving_loads_champions_stamps_versions_and_batch_equals_single_calls(t
 
 
 def _run_cli(args: list[str], settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str, str]:
-    from triage import config
-
     monkeypatch.setattr(config, "get_settings", lambda: settings)
     for module in ("triage.cli.evaluate", "triage.cli.classify", "triage.cli.train"):
         monkeypatch.setattr(f"{module}.get_settings", lambda: settings)
@@ -127,7 +132,9 @@ def _run_cli(args: list[str], settings: Settings, monkeypatch: pytest.MonkeyPatc
 
 def test_evaluate_prints_one_json_object_with_abstention_and_language_metrics(trained, monkeypatch, capsys) -> None:
     settings, _, _ = trained
-    scored = pd.concat([pd.read_csv(DEMO / "tickets.csv", dtype=str).head(60), pd.read_csv(DEMO / "out_of_scope.csv", dtype=str)])
+    scored = pd.concat(
+        [pd.read_csv(DEMO / "tickets.csv", dtype=str).head(60), pd.read_csv(DEMO / "out_of_scope.csv", dtype=str)]
+    )
     path = settings.home / "eval.csv"
     scored.to_csv(path, index=False)
     code, out, _ = _run_cli(["evaluate", "--task", "category", "--model", "models:/triage-category@champion",
@@ -162,7 +169,9 @@ def test_training_on_a_single_class_fails_clearly(trained, tmp_path: Path, monke
     settings, _, _ = trained
     path = tmp_path / "one.csv"
     pd.DataFrame({"text": ["a b", "c d", "e f"], "label": ["x", "x", "x"]}).to_csv(path, index=False)
-    code, _, err = _run_cli(["train", "--task", "category", "--data", str(path), "--quiet"], settings, monkeypatch, capsys)
+    code, _, err = _run_cli(
+        ["train", "--task", "category", "--data", str(path), "--quiet"], settings, monkeypatch, capsys
+    )
     assert code == 2 and "single class" in err
 
 
@@ -172,7 +181,9 @@ def test_classify_keeps_every_row_and_marks_untriageable_ones(trained, tmp_path:
     pd.DataFrame({"text": ["My invoice for March is missing", "   ", "x" * (settings.max_text_chars + 1), "打印机卡纸了"],
                   "customer_tier": ["vip", "standard", "standard", "standard"]}).to_csv(source, index=False)  # fmt: skip
     out = tmp_path / "out.parquet"
-    code, _, _ = _run_cli(["classify", "--in", str(source), "--out", str(out), "--quiet"], settings, monkeypatch, capsys)
+    code, _, _ = _run_cli(
+        ["classify", "--in", str(source), "--out", str(out), "--quiet"], settings, monkeypatch, capsys
+    )
     assert code == 0
     result = pd.read_parquet(out)
     assert len(result) == 4 and result["text"].tolist()[0] == "My invoice for March is missing"

@@ -4,10 +4,9 @@ import threading
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from triage.calendar import BusinessCalendar
-from triage.domain import EscalationRule, SlaTarget
-from triage.escalation import Escalator
-from triage.sla import SlaClock
+from triage.domain.calendar import BusinessCalendar
+from triage.domain.escalation import EscalationRule, Escalator
+from triage.domain.sla import SlaClock, SlaTarget
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessCalendar.weekdays("office", tz="Europe/Berlin", start=time(9), end=time(17))

@@ -7,7 +7,7 @@ import pytest
 
 from models.estimators import HybridTextClassifier, fit_view_weights
 from models.features import TextFeatures
-from triage.errors import InvalidDataset
+from triage.kernel.errors import InvalidDataset
 
 _WORDS = {
     "billing": ["invoice", "refund", "charged", "payment", "发票", "退款"],

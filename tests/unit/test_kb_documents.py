@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from kb_index.documents import Article, chunk_article, load_articles, parse_markdown
-from triage.errors import InvalidDataset
+from triage.kernel.errors import InvalidDataset
 
 MD = """---
 id: billing-refund

@@ -3,8 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb_index.index import VectorIndex, current_snapshot, write_snapshot
-from triage.errors import ModelNotReady
+import kb_index.snapshots as module
+from kb_index.snapshots import current_snapshot, write_snapshot
+from kb_index.vectors import VectorIndex
+from triage.kernel.errors import ModelNotReady
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -61,8 +63,6 @@ def test_serialised_index_round_trips() -> None:
 def test_snapshot_pointer_only_moves_after_a_complete_write(tmp_path, monkeypatch) -> None:
     first = write_snapshot(tmp_path, {"a.txt": b"old"})
     assert current_snapshot(tmp_path) == first
-
-    import kb_index.index as module
 
     real_replace = module.os.replace
 

@@ -4,10 +4,13 @@ import threading
 
 import pytest
 
+import kb_index.snapshots as module
 from kb_index.documents import Article
-from kb_index.knowledge_base import KnowledgeBase, SearchConfig
+from kb_index.knowledge_base import KnowledgeBase
+from kb_index.ranking import SearchConfig
+from kb_index.snapshots import current_snapshot
 from tests.fakes import FakeEncoder
-from triage.errors import ArtifactMismatch, InvalidTicket
+from triage.kernel.errors import ArtifactMismatch, InvalidTicket, ModelNotReady
 
 ARTICLES = [
     Article("acct-reset", "Reset your password", "Click forgot password on the sign-in page and follow the email."),
@@ -66,7 +69,6 @@ def test_loading_with_another_encoder_is_refused(kb: KnowledgeBase, tmp_path) ->
 def test_crash_while_saving_leaves_the_old_index_loadable(kb: KnowledgeBase, tmp_path, monkeypatch) -> None:
     kb.save(tmp_path)
     kb.upsert([Article("new", "Brand new article", "text")])
-    import kb_index.index as module
 
     def crash(*args, **kwargs):  # noqa: ANN002, ANN003
         raise OSError("killed mid-save")
@@ -139,9 +141,6 @@ def test_reload_swaps_in_a_new_snapshot_while_searches_continue(kb: KnowledgeBas
 
 
 def test_corrupt_snapshot_is_a_clear_model_not_ready(kb: KnowledgeBase, tmp_path) -> None:
-    from kb_index.index import current_snapshot
-    from triage.errors import ModelNotReady
-
     kb.save(tmp_path)
     (current_snapshot(tmp_path) / "index.faiss").write_bytes(b"garbage")
     with pytest.raises(ModelNotReady, match="corrupt"):
@@ -157,5 +156,5 @@ def test_hnsw_base_filters_tombstones_and_compacts_on_save(tmp_path) -> None:
     assert "3 days" in kb.search("refund timeline", k=1)[0].snippet
     kb.save(tmp_path)
     again = KnowledgeBase.load(tmp_path, FakeEncoder())
-    assert again.index_kind == "hnsw" and not again._vectors.tombstones
+    assert again.index_kind == "hnsw" and not again._corpus.vectors.tombstones
     assert again.search("refund timeline") == kb.search("refund timeline")

@@ -4,7 +4,7 @@ from kb_index.documents import Article
 from kb_index.knowledge_base import KnowledgeBase
 from models.encoder import MemoizedEncoder
 from tests.fakes import FakeEncoder
-from triage.stages.suggest import AnswerSuggester
+from triage.engine.stages.suggest import AnswerSuggester
 
 ARTICLES = [
     Article("a", "Reset your password", "Use the forgot password link."),

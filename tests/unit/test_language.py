@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.language import detect_language
+from triage.kernel.language import detect_language
 
 
 @pytest.mark.parametrize(

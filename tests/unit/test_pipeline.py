@@ -4,15 +4,16 @@ from pathlib import Path
 
 import pytest
 
+from kb_index.ranking import Suggestion
 from models.encoder import MemoizedEncoder
 from models.loading import MODEL_FILE, load_artifact_dir, save_artifact
 from tests.fakes import FakeEncoder, make_artifact
-from triage.errors import ArtifactMismatch, InvalidTicket
-from triage.pipeline import TriagePipeline
-from triage.results import Suggestion, TicketMetadata
-from triage.stages.classify import CategoryClassifier
-from triage.stages.sentiment import SentimentScorer
-from triage.stages.urgency import UrgencyScorer
+from triage.domain.ticket import Customer, Ticket
+from triage.engine.pipeline import TriagePipeline
+from triage.engine.stages.classify import CategoryClassifier
+from triage.engine.stages.sentiment import SentimentScorer
+from triage.engine.stages.urgency import UrgencyScorer
+from triage.kernel.errors import ArtifactMismatch, InvalidTicket
 
 CATEGORIES = {
     "repair/network": "vpn wifi network connection drops 网络 断网",
@@ -20,7 +21,11 @@ CATEGORIES = {
     "billing/invoice": "invoice receipt 发票",
 }
 URGENCY = {"P1": "outage down all users 崩溃", "P2": "blocked cannot work", "P3": "problem issue", "P4": "question how"}
-SENTIMENT = {"negative": "angry terrible unacceptable 太过分", "neutral": "please check", "positive": "thanks great 谢谢"}
+SENTIMENT = {
+    "negative": "angry terrible unacceptable 太过分",
+    "neutral": "please check",
+    "positive": "thanks great 谢谢",
+}
 TEXTS = ["my vpn connection drops", "退款 什么时候 到账", "where is my invoice receipt", "thanks great service"]
 
 
@@ -66,8 +71,8 @@ def test_category_label_is_the_top_of_a_sorted_ranking_of_trained_labels() -> No
 
 def test_batch_returns_exactly_what_single_calls_return() -> None:
     pipeline = _pipeline(FakeEncoder(), suggest=FakeSuggester())
-    metadata = [TicketMetadata(customer_tier="vip"), None, None, TicketMetadata(repeat_contacts=2)]
-    assert pipeline.batch(TEXTS, metadata) == [pipeline(t, m) for t, m in zip(TEXTS, metadata, strict=True)]
+    tickets = [Ticket("T1", customer=Customer("C1", tier="vip")), None, None, Ticket("T4", repeat_contacts=2)]
+    assert pipeline.batch(TEXTS, tickets) == [pipeline(t, m) for t, m in zip(TEXTS, tickets, strict=True)]
 
 
 def test_each_text_is_encoded_once_per_batch_and_shared_by_every_stage() -> None:

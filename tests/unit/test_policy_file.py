@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from triage.adapters.policy_file import load_routing_config
-from triage.domain import CATEGORIES, TicketForRouting
-from triage.errors import ConfigError
+from triage.domain.ticket import Customer, Ticket
+from triage.kernel.errors import ConfigError
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -29,7 +29,10 @@ def edit(folder: Path, name: str, old: str, new: str) -> None:
 
 def test_the_shipped_configuration_loads():
     config = load_routing_config(CONFIG)
-    assert set(config.policy.categories) == set(CATEGORIES)
+    leaves = {c.path for c in config.taxonomy.leaves()}
+    assert "billing/refund" in leaves and "billing" not in leaves
+    assert all(config.taxonomy.route_for(label) for label in leaves)
+    assert config.taxonomy.teams() <= set(config.teams)
     assert {a.team for a in config.agents} <= set(config.teams)
     vip_p1 = config.sla.target_for(priority="P1", tier="vip")
     assert config.calendar_for(vip_p1).always_open
@@ -45,12 +48,12 @@ def test_a_category_row_overrides_the_matrix():
 
 def test_a_clock_for_a_ticket_uses_its_matrix_row_and_calendar():
     config = load_routing_config(CONFIG)
-    ticket = TicketForRouting(
+    ticket = Ticket(
         id="T1",
+        customer=Customer(id="C1", tier="vip"),
         category="repair/network",
         priority="P1",
         language="zh",
-        tier="vip",
         created_at=datetime(2026, 1, 3, 23, tzinfo=UTC),  # a Saturday night
     )
     clock = config.clock_for(ticket)
@@ -82,10 +85,30 @@ def test_a_clock_for_a_ticket_uses_its_matrix_row_and_calendar():
             r"calendars\.toml: .*\.tz': unknown timezone",
         ),
         (
-            "routing.toml",
-            '"repair/network"    =',
-            '"repair/netwrok"    =',
-            r"routing\.toml: key 'categories\.repair/netwrok'",
+            "taxonomy.toml",
+            '[categories."repair/network"]\nskill = "network"',
+            '[categories."repair//network"]\nskill = "network"',
+            r"taxonomy\.toml: key 'categories\.repair//network': .*no empty levels",
+        ),
+        (
+            "taxonomy.toml",
+            '[categories.billing]\nteam = "billing"',
+            '[categories.billing]\nteam = "finance"',
+            r"taxonomy\.toml: key 'categories\.billing\.team': unknown team 'finance'",
+        ),
+        (
+            "taxonomy.toml",
+            '[categories.delivery]\nteam = "care"\nskill = "logistics"',
+            "[categories.delivery]",
+            r"taxonomy\.toml: key 'categories': no team or skill .* delivery/shipping",
+        ),
+        ("taxonomy.toml", 'unmapped = "error"\n', 'unmapped = "drop"\n', r"taxonomy\.toml: key 'unmapped'"),
+        ("taxonomy.toml", 'triage_queue = "triage"', 'triage_queue = "void"', r"key 'triage_queue': unknown team"),
+        (
+            "sla.toml",
+            'category = "service/outage"',
+            'category = "service/outages"',
+            r"sla\.toml: key 'targets\[8\]\.category': .*not in the taxonomy",
         ),
         ("routing.toml", "angry_threshold = 0.7", "angry_threshold = 7", r"routing\.toml: key 'angry_threshold'"),
         ("sla.toml", 'metric = "acceptance"', 'metric = "accepted"', r"sla\.toml: key 'escalation\[4\]\.metric'"),
@@ -119,3 +142,21 @@ def test_broken_toml_is_reported_with_its_file(config_copy):
     (config_copy / "teams.toml").write_text("[teams.tech\nname = 1", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"teams\.toml: not valid TOML"):
         load_routing_config(config_copy)
+
+
+def test_an_sla_category_row_also_covers_the_labels_below_it():
+    config = load_routing_config(CONFIG)
+    outage = config.sla.target_for(priority="P2", tier="standard", category="service/outage")
+    deeper = config.sla.target_for(priority="P2", tier="standard", category="service/outage/region")
+    assert deeper == outage
+
+
+def test_a_taxonomy_elsewhere_can_be_named(config_copy, tmp_path):
+    sla = config_copy / "sla.toml"
+    sla.write_text(sla.read_text(encoding="utf-8").split("# Per-category override")[0], encoding="utf-8")
+    other = tmp_path / "taxonomy.toml"
+    other.write_text(
+        'triage_queue = "triage"\n[categories."hr/payroll"]\nteam = "billing"\nskill = "billing"\n', encoding="utf-8"
+    )
+    config = load_routing_config(config_copy, taxonomy_file=other)
+    assert [c.path for c in config.taxonomy.leaves()] == ["hr/payroll"]

@@ -3,15 +3,20 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, time
 
-from triage.domain import Agent, AgentStatus, CategoryRoute, RoutingPolicy, Shift, TicketForRouting
-from triage.routing import RoutingBoard, Strategy, assign
+from triage.domain.agents import Agent, AgentStatus, Shift
+from triage.domain.routing import RoutingPolicy, Strategy, assign
+from triage.domain.taxonomy import Category, Taxonomy
+from triage.domain.ticket import Customer, Ticket
+from triage.services.routing_board import RoutingBoard
 
 NOW = datetime(2024, 1, 8, 10, tzinfo=UTC)  # Monday
 POLICY = RoutingPolicy(
-    categories={
-        "repair/network": CategoryRoute(skill="network", team="tech"),
-        "billing/refund": CategoryRoute(skill="billing", team="billing"),
-    },
+    taxonomy=Taxonomy.of(
+        [
+            Category("repair/network", skill="network", team="tech"),
+            Category("billing/refund", skill="billing", team="billing"),
+        ]
+    ),
     min_skill_level={"P1": 3, "P2": 2, "P3": 1, "P4": 1},
     senior_seniority=3,
     angry_threshold=0.7,
@@ -32,8 +37,14 @@ def make_agent(agent_id: str, *, skills=None, languages=("en",), capacity=8, sen
 
 
 def make_ticket(ticket_id="T1", *, category="repair/network", priority="P3", language="en", tier="standard", anger=0.0):
-    return TicketForRouting(
-        id=ticket_id, category=category, priority=priority, language=language, tier=tier, anger=anger, created_at=NOW
+    return Ticket(
+        id=ticket_id,
+        customer=Customer(id=f"customer-{ticket_id}", tier=tier),
+        category=category,
+        priority=priority,
+        language=language,
+        anger=anger,
+        created_at=NOW,
     )
 
 

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from tests.fakes import FakeEncoder
-from triage.similar import IncidentDetector, RecentTicket, SimilarTicketFinder, embed_tickets
+from triage.domain.ticket import Customer, Ticket
+from triage.engine.similar import IncidentDetector, SimilarTicketFinder, embed_tickets
 
-NOW = datetime(2026, 11, 23, 9, 0)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def _ticket(ticket_id: str, customer: str, minutes: float = 0, status: str = "open") -> RecentTicket:
-    return RecentTicket(ticket_id, customer, NOW + timedelta(minutes=minutes), status)
+def _ticket(ticket_id: str, customer: str, minutes: float = 0, status: str = "new") -> Ticket:
+    return Ticket(ticket_id, customer=Customer(customer), created_at=NOW + timedelta(minutes=minutes), status=status)
 
 
 def test_same_customer_asking_again_is_a_linked_repeat_contact() -> None:

@@ -6,14 +6,11 @@ import pytest
 
 from triage.adapters.policy_file import load_routing_config
 from triage.cli.main import main as cli
-from triage.routing import Strategy
-from triage.simulation import (
-    DEMO_CATEGORY_MIX,
-    category_mix,
-    compare_policies,
-    generate_tickets,
-    parse_extra_agent,
-)
+from triage.cli.simulate import DEMO_CATEGORY_MIX, category_mix, parse_extra_agent
+from triage.domain.routing import Strategy
+from triage.domain.taxonomy import Category, Taxonomy
+from triage.kernel.errors import ConfigError
+from triage.services.simulation import compare_policies, generate_tickets
 
 CONFIG = load_routing_config(Path(__file__).resolve().parents[2] / "config")
 
@@ -55,7 +52,7 @@ def test_one_more_network_engineer_lowers_response_times():
 
 
 def test_an_unknown_skill_in_a_what_if_is_rejected():
-    with pytest.raises(ValueError, match="no category needs skill 'juggling'"):
+    with pytest.raises(ConfigError, match="no category needs skill 'juggling'"):
         parse_extra_agent("juggling:3", CONFIG.policy, 1)
 
 
@@ -66,14 +63,19 @@ def test_the_category_mix_comes_from_the_dataset_topic_groups(tmp_path: Path):
         "reset password,Access\n",
         encoding="utf-8",
     )
-    mix = category_mix(csv_file)
+    mix = category_mix(csv_file, CONFIG.taxonomy)
     assert mix == {
         "account/access": 0.25,
         "billing/payment": 0.25,
         "repair/hardware": 0.25,
         "repair/network": 0.25,
     }
-    assert category_mix(tmp_path / "missing.csv") == dict(DEMO_CATEGORY_MIX)
+    assert category_mix(tmp_path / "missing.csv", CONFIG.taxonomy) == dict(DEMO_CATEGORY_MIX)
+
+
+def test_a_taxonomy_of_other_labels_gets_an_even_mix_of_its_leaves():
+    taxonomy = Taxonomy.of([Category("hr", team="care", skill="general"), Category("hr/payroll"), Category("hr/leave")])
+    assert category_mix(None, taxonomy) == {"hr/payroll": 0.5, "hr/leave": 0.5}
 
 
 def test_arrivals_follow_the_requested_rate():

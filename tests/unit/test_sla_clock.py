@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.calendar import BusinessCalendar
-from triage.domain import SlaTarget
-from triage.sla import SlaClock
+from triage.domain.calendar import BusinessCalendar
+from triage.domain.sla import SlaClock, SlaTarget
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessCalendar.weekdays("office", tz="Europe/Berlin", start=time(9), end=time(17))

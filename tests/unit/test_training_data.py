@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from training.data import check_trainable, load_labelled, rare_label_note, read_table, split_holdout
-from triage.errors import InvalidDataset
+from triage.kernel.errors import InvalidDataset
 
 
 def _write(tmp_path: Path, rows: list[dict[str, str]], name: str = "data.csv") -> Path:

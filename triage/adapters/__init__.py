@@ -1,1 +1,1 @@
-
+"""Adapters: the outside world behind the ports (SQL stores, configuration files)."""

@@ -1,14 +1,14 @@
 """Load routing and SLA configuration from the human-edited TOML files in ``config/``.
 
-Files: ``teams.toml``, ``agents.toml``, ``routing.toml``, ``calendars.toml``, ``sla.toml``. Every problem
-raises :class:`~triage.errors.ConfigError` naming the file, the key and what is wrong, so a bad edit
-fails at start-up rather than on the first ticket.
+Files: ``teams.toml``, ``agents.toml``, ``routing.toml``, ``calendars.toml``, ``sla.toml`` and the category
+``taxonomy.toml`` (see :mod:`triage.adapters.taxonomy_file`). Every problem raises
+:class:`~triage.kernel.errors.ConfigError` naming the file, the key and what is wrong, so a bad edit fails at
+start-up rather than on the first ticket.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -16,30 +16,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from triage.calendar import BusinessCalendar
-from triage.domain import (
-    CATEGORIES,
-    LANGUAGES,
-    METRICS,
-    PRIORITIES,
-    TIERS,
-    Agent,
-    CategoryRoute,
-    EscalationRule,
-    RoutingPolicy,
-    Shift,
-    SlaPolicy,
-    SlaTarget,
-    Team,
-    TicketForRouting,
-)
-from triage.errors import ConfigError
-from triage.sla import SlaClock
+from triage.adapters.taxonomy_file import load_taxonomy
+from triage.adapters.toml_file import TomlFile
+from triage.domain.agents import Agent, Shift, Team
+from triage.domain.calendar import BusinessCalendar
+from triage.domain.escalation import EscalationRule
+from triage.domain.routing import DEFAULT_MIN_SKILL_LEVEL, RoutingPolicy
+from triage.domain.sla import METRICS, SlaClock, SlaPolicy, SlaTarget
+from triage.domain.taxonomy import Taxonomy
+from triage.domain.ticket import Ticket
+from triage.kernel.vocabulary import SPOKEN_LANGUAGES, Priority, Tier
 
-FILES = ("teams.toml", "agents.toml", "routing.toml", "calendars.toml", "sla.toml")
+FILES = ("teams.toml", "agents.toml", "routing.toml", "calendars.toml", "sla.toml", "taxonomy.toml")
+PRIORITIES = tuple(p.value for p in Priority)
+TIERS = tuple(t.value for t in Tier)
+LANGUAGES = tuple(lang.value for lang in SPOKEN_LANGUAGES)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NOTIFY = ("assignee", "team_lead", "director")
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+)m)?$")
 _WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 
 
@@ -55,11 +48,16 @@ class RoutingConfig:
     escalation: tuple[EscalationRule, ...]
     source: Path = field(default=Path("config"))
 
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The category taxonomy routing follows."""
+        return self.policy.taxonomy
+
     def calendar_for(self, target: SlaTarget) -> BusinessCalendar:
         """The business calendar a target is counted on."""
         return self.calendars[target.calendar]
 
-    def clock_for(self, ticket: TicketForRouting, *, started_at: datetime | None = None) -> SlaClock:
+    def clock_for(self, ticket: Ticket, *, started_at: datetime | None = None) -> SlaClock:
         """A fresh SLA clock for ``ticket`` with its matrix target and calendar.
 
         Raises:
@@ -72,67 +70,13 @@ class RoutingConfig:
         return SlaClock(ticket_id=ticket.id, target=target, calendar=self.calendar_for(target), started_at=start)
 
 
-class _File:
-    """One TOML file, with helpers that raise ConfigError naming this file and the key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            with path.open("rb") as fh:
-                self.data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: file is missing; routing needs {', '.join(FILES)}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-
-    def error(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path}: key {key!r}: {problem}")
-
-    def get(
-        self, table: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...], default: Any = ...
-    ) -> Any:
-        full = f"{where}.{key}" if where else key
-        if key not in table:
-            if default is ...:
-                raise self.error(full, "is required")
-            return default
-        value = table[key]
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float, (int, float))):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.error(full, f"must be {names}, got {type(value).__name__} {value!r}")
-        return value
-
-    def no_unknown(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                raise self.error(
-                    f"{where}.{key}" if where else key, f"unknown key; allowed: {', '.join(sorted(allowed))}"
-                )
-
-    def duration(self, table: Mapping[str, Any], key: str, where: str, default: Any = ...) -> timedelta:
-        raw = self.get(table, key, where, str, default)
-        if isinstance(raw, timedelta):
-            return raw
-        match = _DURATION.match(raw.strip())
-        if not raw.strip() or not match or not any(match.groups()):
-            raise self.error(f"{where}.{key}", f"{raw!r} is not a duration like '30m', '4h' or '1h30m'")
-        return timedelta(hours=float(match.group(1) or 0), minutes=int(match.group(2) or 0))
-
-    def clock(self, raw: str, key: str) -> time | None:
-        if raw == "24:00":
-            return None
-        try:
-            return time.fromisoformat(raw)
-        except ValueError:
-            raise self.error(key, f"{raw!r} is not a time HH:MM") from None
-
-
-def load_routing_config(config_dir: Path | str) -> RoutingConfig:
+def load_routing_config(config_dir: Path | str, *, taxonomy_file: Path | str | None = None) -> RoutingConfig:
     """Read, validate and cross-check the routing and SLA configuration.
 
     Args:
-        config_dir: Folder with ``teams.toml``, ``agents.toml``, ``routing.toml``, ``calendars.toml`` and
-            ``sla.toml`` (usually ``Settings.routing_config_dir``).
+        config_dir: Folder with ``teams.toml``, ``agents.toml``, ``routing.toml``, ``calendars.toml``,
+            ``sla.toml`` and ``taxonomy.toml`` (usually ``Settings.routing_config_dir``).
+        taxonomy_file: A taxonomy elsewhere (``Settings.taxonomy_file``); default ``config_dir/taxonomy.toml``.
 
     Returns:
         The configuration as domain objects.
@@ -141,17 +85,18 @@ def load_routing_config(config_dir: Path | str) -> RoutingConfig:
         ConfigError: If a file is missing or invalid; the message names file, key and problem.
     """
     folder = Path(config_dir)
-    calendars = _load_calendars(_File(folder / "calendars.toml"))
-    teams = _load_teams(_File(folder / "teams.toml"), calendars)
-    policy = _load_routing(_File(folder / "routing.toml"), teams)
-    agents = _load_agents(_File(folder / "agents.toml"), teams)
-    sla, rules = _load_sla(_File(folder / "sla.toml"), calendars)
+    calendars = _load_calendars(TomlFile(folder / "calendars.toml"))
+    teams = _load_teams(TomlFile(folder / "teams.toml"), calendars)
+    taxonomy = load_taxonomy(Path(taxonomy_file) if taxonomy_file else folder / "taxonomy.toml", teams=set(teams))
+    policy = _load_routing(TomlFile(folder / "routing.toml"), taxonomy)
+    agents = _load_agents(TomlFile(folder / "agents.toml"), teams)
+    sla, rules = _load_sla(TomlFile(folder / "sla.toml"), calendars, taxonomy)
     return RoutingConfig(
         teams=teams, agents=agents, policy=policy, calendars=calendars, sla=sla, escalation=rules, source=folder
     )
 
 
-def _load_calendars(f: _File) -> dict[str, BusinessCalendar]:
+def _load_calendars(f: TomlFile) -> dict[str, BusinessCalendar]:
     f.no_unknown(f.data, {"calendars"}, "")
     tables = f.get(f.data, "calendars", "", dict)
     out: dict[str, BusinessCalendar] = {}
@@ -196,7 +141,7 @@ def _load_calendars(f: _File) -> dict[str, BusinessCalendar]:
     return out
 
 
-def _load_teams(f: _File, calendars: Mapping[str, BusinessCalendar]) -> dict[str, Team]:
+def _load_teams(f: TomlFile, calendars: Mapping[str, BusinessCalendar]) -> dict[str, Team]:
     f.no_unknown(f.data, {"teams"}, "")
     out = {}
     for team_id, table in f.get(f.data, "teams", "", dict).items():
@@ -219,57 +164,29 @@ def _load_teams(f: _File, calendars: Mapping[str, BusinessCalendar]) -> dict[str
     return out
 
 
-def _load_routing(f: _File, teams: Mapping[str, Team]) -> RoutingPolicy:
-    allowed = {
-        "senior_seniority",
-        "angry_threshold",
-        "vip_needs_senior",
-        "default_team",
-        "min_skill_level",
-        "categories",
-    }
-    f.no_unknown(f.data, allowed, "")
+def _load_routing(f: TomlFile, taxonomy: Taxonomy) -> RoutingPolicy:
+    f.no_unknown(f.data, {"senior_seniority", "angry_threshold", "vip_needs_senior", "min_skill_level"}, "")
     levels = f.get(f.data, "min_skill_level", "", dict, {})
     f.no_unknown(levels, set(PRIORITIES), "min_skill_level")
-    min_level = {"P1": 3, "P2": 2, "P3": 1, "P4": 1}
+    min_level = dict(DEFAULT_MIN_SKILL_LEVEL)
     for prio in levels:
         value = f.get(levels, prio, "min_skill_level", int)
         if not 0 <= value <= 5:
             raise f.error(f"min_skill_level.{prio}", f"must be 0..5, got {value}")
-        min_level[prio] = value
+        min_level[Priority(prio)] = value
     anger = f.get(f.data, "angry_threshold", "", (int, float), 0.7)
     if not 0.0 <= anger <= 1.0:
         raise f.error("angry_threshold", f"must be between 0 and 1, got {anger}")
-    default_team = f.get(f.data, "default_team", "", str, next(iter(teams)))
-    if default_team not in teams:
-        raise f.error("default_team", f"unknown team {default_team!r}; known: {', '.join(teams)}")
-    cats = f.get(f.data, "categories", "", dict)
-    routes = {}
-    for cat, table in cats.items():
-        where = f"categories.{cat}"
-        if cat not in CATEGORIES:
-            raise f.error(where, f"unknown category; the model's labels are: {', '.join(CATEGORIES)}")
-        if not isinstance(table, dict):
-            raise f.error(where, 'must be a table like { skill = "network", team = "tech" }')
-        f.no_unknown(table, {"skill", "team"}, where)
-        team = f.get(table, "team", where, str)
-        if team not in teams:
-            raise f.error(f"{where}.team", f"unknown team {team!r}; known: {', '.join(teams)}")
-        routes[cat] = CategoryRoute(skill=f.get(table, "skill", where, str), team=team)
-    missing = [c for c in CATEGORIES if c not in routes]
-    if missing:
-        raise f.error("categories", f"missing categories: {', '.join(missing)}")
     return RoutingPolicy(
-        categories=routes,
+        taxonomy=taxonomy,
         min_skill_level=min_level,
         senior_seniority=f.get(f.data, "senior_seniority", "", int, 3),
         angry_threshold=float(anger),
         vip_needs_senior=f.get(f.data, "vip_needs_senior", "", bool, False),
-        default_team=default_team,
     )
 
 
-def _load_agents(f: _File, teams: Mapping[str, Team]) -> tuple[Agent, ...]:
+def _load_agents(f: TomlFile, teams: Mapping[str, Team]) -> tuple[Agent, ...]:
     f.no_unknown(f.data, {"agents"}, "")
     out: list[Agent] = []
     seen: set[str] = set()
@@ -320,7 +237,7 @@ def _load_agents(f: _File, teams: Mapping[str, Team]) -> tuple[Agent, ...]:
     return tuple(out)
 
 
-def _shift(f: _File, table: Any, where: str) -> Shift:
+def _shift(f: TomlFile, table: Any, where: str) -> Shift:
     if not isinstance(table, dict):
         raise f.error(where, 'must be a table { days = [...], start = "09:00", end = "17:00", tz = "..." }')
     f.no_unknown(table, {"days", "start", "end", "tz"}, where)
@@ -340,7 +257,9 @@ def _shift(f: _File, table: Any, where: str) -> Shift:
     return Shift(weekdays=frozenset(DAYS.index(d) for d in days), start=start, end=end, tz=tz)
 
 
-def _load_sla(f: _File, calendars: Mapping[str, BusinessCalendar]) -> tuple[SlaPolicy, tuple[EscalationRule, ...]]:
+def _load_sla(
+    f: TomlFile, calendars: Mapping[str, BusinessCalendar], taxonomy: Taxonomy
+) -> tuple[SlaPolicy, tuple[EscalationRule, ...]]:
     f.no_unknown(f.data, {"targets", "escalation"}, "")
     targets: dict[tuple[str, str, str | None], SlaTarget] = {}
     for i, row in enumerate(f.get(f.data, "targets", "", list)):
@@ -355,8 +274,8 @@ def _load_sla(f: _File, calendars: Mapping[str, BusinessCalendar]) -> tuple[SlaP
         if tier not in TIERS:
             raise f.error(f"{where}.tier", f"{tier!r} is not one of {', '.join(TIERS)}")
         cat = f.get(row, "category", where, str, None)
-        if cat is not None and cat not in CATEGORIES:
-            raise f.error(f"{where}.category", f"unknown category {cat!r}")
+        if cat is not None and cat not in taxonomy.categories:
+            raise f.error(f"{where}.category", f"category {cat!r} is not in the taxonomy")
         cal = f.get(row, "calendar", where, str)
         if cal not in calendars:
             raise f.error(f"{where}.calendar", f"unknown calendar {cal!r}; known: {', '.join(calendars)}")
@@ -411,4 +330,4 @@ def load_roster(path: Path | str, teams: Mapping[str, Team]) -> tuple[Agent, ...
     Raises:
         ConfigError: If the file is missing or invalid.
     """
-    return _load_agents(_File(Path(path)), teams)
+    return _load_agents(TomlFile(Path(path)), teams)

@@ -12,22 +12,26 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
+from training.data import join_text_columns, read_table, resolve_text_columns
 from triage.config import get_settings
-from triage.errors import InvalidDataset, InvalidTicket
-from triage.pipeline import validate_text
-from triage.results import TicketMetadata, TriageResult
+from triage.domain.ticket import Customer, Ticket
+from triage.engine.factory import build_pipeline
+from triage.engine.pipeline import validate_text
+from triage.engine.results import TriageResult
+from triage.kernel.errors import InvalidDataset, InvalidTicket
+from triage.kernel.vocabulary import Channel, Tier, parse_enum
 
 CHUNK = 64
-METADATA_COLUMNS = ("customer_id", "customer_tier", "channel")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "classify",
-        help="batch-triage a CSV/Parquet file into a new file",
-        description="Adds language, category (+confidence, alternatives, abstention), urgency, sentiment, "
-        "anger, suggested articles and model versions to every row.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``classify`` options."""
+    parser.description = (
+        "Adds language, category (+confidence, alternatives, abstention), urgency, sentiment, anger, suggested "
+        "articles and model versions to every row. Optional columns customer_id, customer_tier (standard|vip) "
+        "and channel feed urgency."
     )
     parser.add_argument("--in", dest="input", required=True, type=Path, help="input .csv, .tsv or .parquet")
     parser.add_argument("--out", required=True, type=Path, help="output .csv or .parquet")
@@ -59,15 +63,23 @@ def _flatten(result: TriageResult) -> dict[str, object]:
     }
 
 
-def _metadata(row: pd.Series) -> TicketMetadata:
-    values = {c: str(row[c]).strip() for c in METADATA_COLUMNS if c in row.index and str(row[c]).strip()}
-    return TicketMetadata(**values)
+def _ticket(position: int, row: pd.Series) -> Ticket:
+    """The ticket behind a row; its tier and channel must be known values, else the row gets a triage_error."""
+
+    def value(column: str) -> str:
+        return str(row[column]).strip() if column in row.index else ""
+
+    try:
+        tier = parse_enum(Tier, value("customer_tier") or Tier.STANDARD, what="customer_tier")
+        channel = parse_enum(Channel, value("channel") or Channel.API, what="channel")
+    except ValueError as exc:
+        raise InvalidTicket(str(exc)) from None
+    return Ticket(
+        id=f"row-{position}", customer=Customer(id=value("customer_id") or "anonymous", tier=tier), channel=channel
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.data import join_text_columns, read_table, resolve_text_columns
-    from triage.factory import build_pipeline
-
     if args.out.suffix.lower() not in {".csv", ".parquet", ".pq"}:
         raise InvalidDataset(f"--out {args.out}: unsupported file type; use .csv or .parquet")
     frame = read_table(args.input)
@@ -78,20 +90,20 @@ def run(args: argparse.Namespace) -> int:
 
     rows: list[dict[str, object] | None] = [None] * len(frame)
     valid: list[int] = []
+    tickets: dict[int, Ticket] = {}
     for position, text in enumerate(texts):
         try:
             validate_text(text, max_chars=settings.max_text_chars)
+            tickets[position] = _ticket(position, frame.iloc[position])
             valid.append(position)
         except InvalidTicket as exc:
             rows[position] = {"triage_error": str(exc)}
     chunks = range(0, len(valid), CHUNK)
     if not args.quiet:
-        from tqdm.auto import tqdm
-
         chunks = tqdm(chunks, desc="classify", unit="chunk", total=len(chunks))
     for start in chunks:
         batch = valid[start : start + CHUNK]
-        results = pipeline.batch([texts.iloc[i] for i in batch], [_metadata(frame.iloc[i]) for i in batch])
+        results = pipeline.batch([texts.iloc[i] for i in batch], [tickets[i] for i in batch])
         for position, result in zip(batch, results, strict=True):
             rows[position] = _flatten(result)
     triaged = pd.DataFrame([row or {} for row in rows], index=frame.index)

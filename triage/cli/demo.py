@@ -1,7 +1,7 @@
 """``triage demo``: the embedded default, end to end.
 
-Trains the default heads on the bundled demo tickets (unless champions already exist), builds the
-demo knowledge base, then triages a few demo tickets and prints what the service decided.
+Trains the default heads on the bundled demo tickets (unless champions already exist), builds the demo knowledge
+base, then triages and routes a few demo tickets and prints what the service decided.
 """
 
 from __future__ import annotations
@@ -10,19 +10,33 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from kb_index.documents import load_articles
+from kb_index.knowledge_base import KnowledgeBase
+from models.encoder import MemoizedEncoder, load_encoder
+from models.loading import load_artifact
+from training import tracking
+from training.train import train_task
+from triage.adapters.policy_file import load_routing_config
 from triage.config import REGISTERED_MODEL_NAMES, get_settings
+from triage.domain.ticket import Customer, Ticket
+from triage.engine.factory import build_pipeline
+from triage.kernel.clock import utc_now
+from triage.kernel.errors import ArtifactMismatch
+from triage.services.assign import triage_and_route
+from triage.services.routing_board import RoutingBoard
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 #: Task -> label column of demo/tickets.csv.
 DEMO_LABELS = {"category": "category", "urgency": "urgency", "sentiment": "sentiment"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="set up the embedded defaults (models, KB) on demo data and triage sample tickets",
-        description="Trains the default models on demo/tickets.csv into the local MLflow store (skipped when "
-        "champions exist), builds the demo knowledge base, and triages sample tickets.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``demo`` options."""
+    parser.description = (
+        "Trains the default models on demo/tickets.csv into the local MLflow store (skipped when champions exist), "
+        "builds the demo knowledge base, and triages and routes sample tickets."
     )
     parser.add_argument("--retrain", action="store_true", help="retrain and rebuild even if defaults exist")
     parser.add_argument("--tickets", type=Path, default=DEMO / "tickets.csv")
@@ -36,16 +50,6 @@ def _say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from models.encoder import MemoizedEncoder, load_encoder
-    from models.loading import load_artifact
-    from training import tracking
-    from training.train import train_task
-    from triage.errors import ArtifactMismatch
-    from triage.factory import build_pipeline
-    from triage.results import TicketMetadata
-
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     encoder = MemoizedEncoder(load_encoder(settings.encoder), max_size=20_000)
@@ -72,26 +76,34 @@ def run(args: argparse.Namespace) -> int:
 
     kb_dir = settings.resolved_kb_dir
     if args.retrain or not kb_dir.exists():
-        from kb_index.documents import load_articles
-        from kb_index.knowledge_base import KnowledgeBase
-
         _say(f"building the knowledge base from {args.articles} into {kb_dir}")
         KnowledgeBase.build(load_articles(args.articles), encoder, show_progress=True).save(kb_dir)
 
     pipeline = build_pipeline(settings, encoder=encoder)
-    tickets = pd.read_csv(args.tickets, dtype=str, keep_default_na=False)
-    sample = tickets.sample(n=min(args.sample, len(tickets)), random_state=7)
-    texts = (sample["subject"] + "\n" + sample["body"]).tolist()
-    metadata = [TicketMetadata(customer_id=r.customer_id, customer_tier=r.customer_tier, channel=r.channel)
-                for r in sample.itertuples()]  # fmt: skip
-    print(f"{'ticket':<10} {'lang':<4} {'category (conf)':<30} {'urg':<4} {'sentiment/anger':<18} top suggestion")
-    for row, result in zip(sample.itertuples(), pipeline.batch(texts, metadata), strict=True):
+    routing = load_routing_config(settings.routing_config_dir, taxonomy_file=settings.taxonomy_file)
+    for warning in routing.taxonomy.check_labels(pipeline.classify.labels):
+        _say(warning)
+    board = RoutingBoard(agents=routing.agents, policy=routing.policy)
+    frame = pd.read_csv(args.tickets, dtype=str, keep_default_na=False)
+    sample = frame.sample(n=min(args.sample, len(frame)), random_state=7)
+    tickets = [
+        Ticket(id=r.ticket_id, subject=r.subject, body=r.body, customer=Customer(r.customer_id, r.customer_tier),
+               channel=r.channel, created_at=utc_now())
+        for r in sample.itertuples()
+    ]  # fmt: skip
+    print(
+        f"{'ticket':<10} {'lang':<4} {'category (conf)':<30} {'urg':<4} {'sentiment/anger':<18} {'assigned':<22} top suggestion"
+    )
+    for ticket, (result, assignment) in zip(
+        tickets, triage_and_route(tickets, pipeline=pipeline, board=board, now=utc_now()), strict=True
+    ):
         category = result.category
         shown = f"{category.label} ({category.confidence:.2f})" + (" ABSTAIN" if category.abstained else "")
         top = result.suggestions[0].title if result.suggestions else "-"
         mood = f"{result.sentiment.label}/{result.sentiment.anger:.2f}"
+        where = assignment.agent_id or f"queue:{assignment.team}"
         print(
-            f"{row.ticket_id:<10} {result.language.language:<4} {shown:<30} {result.urgency.level:<4} {mood:<18} {top[:40]}"
+            f"{ticket.id:<10} {result.language.language:<4} {shown:<30} {result.urgency.level:<4} {mood:<18} {where:<22} {top[:40]}"
         )
     print(f"models: {pipeline.model_versions}")
     return 0

@@ -7,17 +7,21 @@ import json
 import sys
 from pathlib import Path
 
+from models.encoder import load_encoder
+from models.loading import load_artifact
+from training.data import load_labelled
+from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
+from training.train import TASKS
 from triage.config import get_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="evaluate a model on a labelled file (JSON on stdout)",
-        description="Prints one JSON object: n, accuracy, macro_f1, ece, coverage, accepted_accuracy, "
-        "per_language; with --unknown-label also in_scope_accuracy and oos_recall.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``evaluate`` options."""
+    parser.description = (
+        "Prints one JSON object: n, accuracy, macro_f1, ece, coverage, accepted_accuracy, per_language, per_label "
+        "(and per_level for label paths); with --unknown-label also in_scope_accuracy and oos_recall."
     )
-    parser.add_argument("--task", required=True, choices=["category", "urgency", "sentiment"])
+    parser.add_argument("--task", required=True, choices=TASKS)
     parser.add_argument("--model", required=True, help="models:/<name>@<alias>, models:/<name>/<version> or a folder")
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--text-col", help="text column, or several comma-separated (default: text, else subject,body)")
@@ -29,11 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.encoder import load_encoder
-    from models.loading import load_artifact
-    from training.data import load_labelled
-    from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
-
     settings = get_settings()
     artifact = load_artifact(args.model, tracking_uri=settings.resolved_mlflow_uri)
     data = load_labelled(args.data, text_col=args.text_col, label_col=args.label_col or artifact.card.label_column)

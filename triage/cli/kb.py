@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from triage.errors import InvalidDataset
+from kb_index.documents import load_articles
+from kb_index.evaluate import best_threshold, duplicate_metrics, load_queries, retrieval_metrics
+from kb_index.knowledge_base import KnowledgeBase
+from kb_index.ranking import SearchConfig
+from kb_index.snapshots import CURRENT
+from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
+from triage.config import get_settings
+from triage.engine.similar import DEFAULT_DUPLICATE_THRESHOLD, embed_tickets
+from triage.kernel.errors import InvalidDataset
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("kb", help="knowledge base: build, add, search, evaluate")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``kb`` sub-commands."""
     commands = parser.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -21,8 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     def ranking(p: argparse.ArgumentParser) -> None:
         p.add_argument("--mode", choices=("hybrid", "semantic", "lexical"), default="hybrid")
         p.add_argument("--fusion", choices=("weighted", "rrf"), default="weighted")
-        p.add_argument("--semantic-weight", type=float, help="weight of the cosine in hybrid fusion (default: "
-                       "0.8 for English, 0.5 for Chinese queries); sets both")
+        p.add_argument(
+            "--semantic-weight",
+            type=float,
+            help="weight of the cosine in hybrid fusion (default: 0.8 for English, 0.5 for Chinese queries); sets both",
+        )
 
     build = commands.add_parser("build", help="index a folder of Markdown articles or an articles CSV")
     build.add_argument("--articles", required=True, help="folder of .md files, or CSV with id,title,body")
@@ -66,10 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     duplicates.set_defaults(handler=_duplicates)
 
 
-def _encoder(args: argparse.Namespace):  # noqa: ANN202
-    from models.encoder import MemoizedEncoder, load_encoder
-    from triage.config import get_settings
-
+def _encoder(args: argparse.Namespace) -> MemoizedEncoder:
     name = args.encoder or get_settings().encoder
     try:
         return MemoizedEncoder(load_encoder(name), max_size=0)
@@ -78,23 +88,16 @@ def _encoder(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _kb_dir(value: str | None) -> Path:
-    from triage.config import get_settings
-
     return Path(value) if value else get_settings().resolved_kb_dir
 
 
-def _config(args: argparse.Namespace):  # noqa: ANN202
-    from kb_index.knowledge_base import SearchConfig
-
+def _config(args: argparse.Namespace) -> SearchConfig:
     weights = {} if args.semantic_weight is None else {"semantic_weight": args.semantic_weight,
                                                        "semantic_weight_zh": args.semantic_weight}  # fmt: skip
     return SearchConfig(mode=args.mode, fusion=args.fusion, **weights)
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kb_index.documents import load_articles
-    from kb_index.knowledge_base import KnowledgeBase
-
     articles = load_articles(args.articles)
     started = time.perf_counter()
     kb = KnowledgeBase.build(articles, _encoder(args), kind=args.kind, show_progress=True)
@@ -106,9 +109,6 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from kb_index.documents import load_articles
-    from kb_index.knowledge_base import KnowledgeBase
-
     if not (args.articles or args.ticket_id or args.retire):
         raise InvalidDataset("nothing to add: pass --articles, --ticket-id with --solution, or --retire")
     if bool(args.ticket_id) != bool(args.solution):
@@ -138,21 +138,12 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from kb_index.knowledge_base import KnowledgeBase
-
     kb = KnowledgeBase.load(_kb_dir(args.kb), _encoder(args), config=_config(args))
     print(json.dumps([asdict(s) for s in kb.search(args.text, args.k)], ensure_ascii=False, indent=2))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from kb_index.documents import load_articles
-    from kb_index.evaluate import load_queries, retrieval_metrics
-    from kb_index.index import CURRENT
-    from kb_index.knowledge_base import KnowledgeBase
-
     relevant = load_queries(args.queries)
     encoder = _encoder(args)
     source = Path(args.kb)
@@ -177,8 +168,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _read_pairs(path: str) -> tuple[list[str], list[str], list[int]]:
-    import csv
-
     file = Path(path)
     if not file.is_file():
         raise InvalidDataset(f"pairs file {file} does not exist")
@@ -193,17 +182,12 @@ def _read_pairs(path: str) -> tuple[list[str], list[str], list[int]]:
     return [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], [int(r["label"]) for r in rows]
 
 
-def _pair_scores(encoder, left: list[str], right: list[str]) -> list[float]:  # noqa: ANN001
-    from triage.similar import embed_tickets
-
+def _pair_scores(encoder: SentenceEncoder, left: list[str], right: list[str]) -> list[float]:
     a, b = embed_tickets(encoder, left), embed_tickets(encoder, right)
     return [float(x) for x in (a * b).sum(axis=1)]
 
 
 def _duplicates(args: argparse.Namespace) -> int:
-    from kb_index.evaluate import best_threshold, duplicate_metrics
-    from triage.similar import DEFAULT_DUPLICATE_THRESHOLD
-
     encoder = _encoder(args)
     train_left, train_right, train_labels = _read_pairs(args.train)
     eval_left, eval_right, eval_labels = _read_pairs(args.eval)

@@ -6,17 +6,17 @@ import argparse
 import json
 from pathlib import Path
 
+from training.train import TASKS, train_task
 from triage.config import get_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a category, urgency or sentiment head on a labelled CSV/Parquet file",
-        description="Train a head, log the run to MLflow, register a version and promote it to @champion "
-        "when it is not worse than the current champion on the same held-out data. Prints one JSON object.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train`` options."""
+    parser.description = (
+        "Train a head, log the run to MLflow, register a version and promote it to @champion when it is not "
+        "worse than the current champion on the same held-out data. Prints one JSON object."
     )
-    parser.add_argument("--task", required=True, choices=["category", "urgency", "sentiment"])
+    parser.add_argument("--task", required=True, choices=TASKS)
     parser.add_argument("--data", required=True, type=Path, help="labelled training file (.csv, .tsv, .parquet)")
     parser.add_argument("--test", type=Path, help="held-out file; default: a seeded 20%% split of --data")
     parser.add_argument("--text-col", help="text column, or several comma-separated (default: text, else subject,body)")
@@ -29,8 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.train import train_task
-
     outcome = train_task(
         task=args.task,
         data_path=args.data,

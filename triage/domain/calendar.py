@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from triage.domain import require_aware
+from triage.kernel.clock import require_aware
 
 #: Safety net: a calendar that stays closed this long (e.g. a holiday list covering years) is an error.
 _MAX_SCAN_DAYS = 3 * 366

@@ -8,8 +8,8 @@ import numpy as np
 
 from models.encoder import SentenceEncoder
 from models.loading import ModelArtifact
-from triage.results import CategoryPrediction, LabelScore
-from triage.stages.base import HeadStage
+from triage.engine.results import CategoryPrediction, LabelScore
+from triage.engine.stages.base import HeadStage
 
 
 class CategoryClassifier(HeadStage[CategoryPrediction]):

@@ -1,8 +1,9 @@
 """Discrete-event simulation of the help desk, for staffing decisions ("what if one more network engineer?").
 
-Tickets arrive as a Poisson stream with categories drawn from the IT service-ticket dataset (or a demo
-mix), priorities, languages and tiers from a demo mix. Routing goes through the real
-:class:`~triage.routing.RoutingBoard`, so the simulated policy is the production one. Each agent works on
+Tickets arrive as a Poisson stream with categories drawn from a given mix (the CLI derives it from the IT
+service-ticket dataset, or uses a demo mix), priorities, languages and tiers from a demo mix. Routing goes
+through the real :class:`~triage.services.routing_board.RoutingBoard`, so the simulated policy is the production
+one. Each agent works on
 one ticket at a time and keeps up to ``capacity`` assigned tickets; work starts (first response) when the
 agent picks the ticket up. Handling is slower for agents with a low or missing skill level and in a
 language they do not speak.
@@ -13,51 +14,23 @@ every ticket is answered at the start of work, and handling times are exponentia
 
 from __future__ import annotations
 
-import csv
 import heapq
 import math
 import random
-import re
 import statistics
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from triage.domain import Agent, RoutingPolicy, SlaPolicy, TicketForRouting
-from triage.routing import RoutingBoard, Strategy
+from triage.domain.agents import Agent
+from triage.domain.routing import RoutingPolicy, Strategy
+from triage.domain.sla import SlaPolicy
+from triage.domain.ticket import Customer, Ticket
+from triage.kernel.vocabulary import Language, Priority, Tier
+from triage.services.routing_board import RoutingBoard
 
-#: Topic groups of ``data/it_service_tickets`` → our categories. "Hardware" tickets that talk about
-#: networks are split off to ``repair/network`` by keyword (the dataset has no network class).
-TOPIC_TO_CATEGORY: Mapping[str, str] = {
-    "Hardware": "repair/hardware",
-    "HR Support": "inquiry/product",
-    "Access": "account/access",
-    "Miscellaneous": "inquiry/product",
-    "Storage": "repair/software",
-    "Purchase": "billing/payment",
-    "Internal Project": "repair/software",
-    "Administrative rights": "account/access",
-}
-_NETWORK_WORDS = re.compile(r"\b(network|wifi|wi-fi|vpn|internet|connection|connectivity|connect|lan|router|proxy)\b")
-
-#: Used when the dataset is not available: a plausible consumer help-desk mix.
-DEMO_CATEGORY_MIX: Mapping[str, float] = {
-    "account/access": 0.14,
-    "billing/payment": 0.08,
-    "billing/refund": 0.06,
-    "billing/invoice": 0.05,
-    "repair/network": 0.10,
-    "repair/hardware": 0.14,
-    "repair/software": 0.13,
-    "service/outage": 0.03,
-    "delivery/shipping": 0.07,
-    "inquiry/product": 0.14,
-    "complaint/service": 0.06,
-}
-PRIORITY_MIX: Mapping[str, float] = {"P1": 0.08, "P2": 0.22, "P3": 0.45, "P4": 0.25}
-LANGUAGE_MIX: Mapping[str, float] = {"zh": 0.5, "en": 0.5}
+PRIORITY_MIX: Mapping[Priority, float] = {Priority.P1: 0.08, Priority.P2: 0.22, Priority.P3: 0.45, Priority.P4: 0.25}
+LANGUAGE_MIX: Mapping[Language, float] = {Language.ZH: 0.5, Language.EN: 0.5}
 VIP_SHARE = 0.15
 MEAN_HANDLING_MIN = 30.0  # an expert's mean handling time in minutes
 #: Handling-time factor by skill level (0 = lacks the skill) and for a language the agent does not speak.
@@ -66,10 +39,10 @@ LANGUAGE_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
-class SimTicket:
-    """One simulated ticket: the routing view, its arrival minute and an expert's handling minutes."""
+class Arrival:
+    """One simulated arrival: the ticket, its arrival minute and an expert's handling minutes."""
 
-    ticket: TicketForRouting
+    ticket: Ticket
     arrival: float  # minutes of business time
     work: float  # expert handling time in minutes
 
@@ -102,34 +75,12 @@ class PolicyResult:
 @dataclass
 class _AgentState:
     agent: Agent
-    backlog: list[SimTicket] = field(default_factory=list)
+    backlog: list[Arrival] = field(default_factory=list)
     busy: bool = False
     busy_time: float = 0.0
 
 
-def category_mix(data_csv: Path | None) -> dict[str, float]:
-    """Category shares from the IT service-ticket CSV (``topic_group`` column), or the demo mix."""
-    if data_csv is None or not Path(data_csv).is_file():
-        return dict(DEMO_CATEGORY_MIX)
-    counts: Counter[str] = Counter()
-    with Path(data_csv).open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            topic = row.get("topic_group", "")
-            category = TOPIC_TO_CATEGORY.get(topic)
-            if category is None:
-                continue
-            if topic == "Hardware" and _NETWORK_WORDS.search(row.get("text", "")):
-                category = "repair/network"
-            counts[category] += 1
-    total = sum(counts.values())
-    if not total:
-        return dict(DEMO_CATEGORY_MIX)
-    return {cat: n / total for cat, n in sorted(counts.items())}
-
-
-def generate_tickets(
-    *, mix: Mapping[str, float], rate_per_min: float, horizon_min: float, seed: int
-) -> list[SimTicket]:
+def generate_tickets(*, mix: Mapping[str, float], rate_per_min: float, horizon_min: float, seed: int) -> list[Arrival]:
     """A seeded Poisson stream of tickets over ``horizon_min`` minutes."""
     rng = random.Random(seed)
     cats, cat_w = list(mix), list(mix.values())
@@ -141,25 +92,29 @@ def generate_tickets(
         if t >= horizon_min:
             return out
         i += 1
-        ticket = TicketForRouting(
+        category = rng.choices(cats, cat_w)[0]
+        priority = rng.choices(prios, prio_w)[0]
+        language = rng.choices(langs, lang_w)[0]
+        tier = Tier.VIP if rng.random() < VIP_SHARE else Tier.STANDARD
+        ticket = Ticket(
             id=f"S{i:05d}",
-            category=rng.choices(cats, cat_w)[0],
-            priority=rng.choices(prios, prio_w)[0],
-            language=rng.choices(langs, lang_w)[0],
-            tier="vip" if rng.random() < VIP_SHARE else "standard",
+            customer=Customer(id=f"SC{i:05d}", tier=tier),
+            category=category,
+            priority=priority,
+            language=language,
             anger=rng.random() ** 2,
             created_at=_EPOCH + timedelta(minutes=t),
         )
-        out.append(SimTicket(ticket=ticket, arrival=t, work=rng.expovariate(1.0 / MEAN_HANDLING_MIN)))
+        out.append(Arrival(ticket=ticket, arrival=t, work=rng.expovariate(1.0 / MEAN_HANDLING_MIN)))
 
 
 _EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
-_RANK = {"P1": 0, "P2": 1, "P3": 2, "P4": 3}
 
 
-def handling_minutes(agent: Agent, ticket: SimTicket, policy: RoutingPolicy) -> float:
+def handling_minutes(agent: Agent, ticket: Arrival, policy: RoutingPolicy) -> float:
     """How long ``agent`` needs for ``ticket``: expert time × skill factor × language factor."""
-    level = agent.skill_level(policy.route_for(ticket.ticket.category).skill)
+    route = policy.route_for(ticket.ticket.category)
+    level = agent.skill_level(route.skill) if route is not None else 0
     factor = SKILL_FACTOR.get(level, 1.0)
     if not agent.speaks(ticket.ticket.language):
         factor *= LANGUAGE_FACTOR
@@ -167,7 +122,7 @@ def handling_minutes(agent: Agent, ticket: SimTicket, policy: RoutingPolicy) -> 
 
 
 def simulate(
-    tickets: Sequence[SimTicket],
+    tickets: Sequence[Arrival],
     agents: Sequence[Agent],
     policy: RoutingPolicy,
     sla: SlaPolicy,
@@ -206,7 +161,7 @@ def simulate(
         if state.busy or not state.backlog:
             return
         if strategy is Strategy.SKILLS:
-            state.backlog.sort(key=lambda s: (_RANK[s.ticket.priority], s.arrival))
+            state.backlog.sort(key=lambda s: (s.ticket.priority.rank, s.arrival))
         job = state.backlog.pop(0)
         board.start(job.ticket.id)
         frt[job.ticket.id] = now - job.arrival
@@ -254,74 +209,9 @@ def simulate(
     )
 
 
-def _target_seconds(sla: SlaPolicy, ticket: TicketForRouting) -> float:
+def _target_seconds(sla: SlaPolicy, ticket: Ticket) -> float:
     target = sla.target_for(priority=ticket.priority, tier=ticket.tier, category=ticket.category)
     return target.first_response.total_seconds()
-
-
-def parse_extra_agent(spec: str, policy: RoutingPolicy, index: int) -> Agent:
-    """An extra agent from ``skill:level[:langs[:seniority]]``, e.g. ``network:3`` or ``billing:4:zh:3``.
-
-    Raises:
-        ValueError: If the spec is malformed or the skill is not used by any category.
-    """
-    parts = spec.split(":")
-    if not 2 <= len(parts) <= 4 or not parts[1].isdigit():
-        raise ValueError(f"--add-agent {spec!r}: expected skill:level[:zh+en[:seniority]], e.g. network:3")
-    skill, level = parts[0], int(parts[1])
-    teams = [r.team for r in policy.categories.values() if r.skill == skill]
-    if not teams:
-        known = sorted({r.skill for r in policy.categories.values()})
-        raise ValueError(f"--add-agent {spec!r}: no category needs skill {skill!r}; known: {', '.join(known)}")
-    languages = frozenset(parts[2].split("+")) if len(parts) > 2 else frozenset({"zh", "en"})
-    seniority = int(parts[3]) if len(parts) > 3 else 2
-    return Agent(
-        id=f"extra-{index}-{skill}",
-        name=f"extra {skill} agent",
-        team=teams[0],
-        skills={skill: level},
-        languages=languages,
-        capacity=8,
-        seniority=seniority,
-    )
-
-
-def format_table(results: Sequence[PolicyResult]) -> str:
-    """A Markdown table of results (minutes for response times)."""
-    head = "| policy | tickets | P1 SLA | P2 SLA | P3 SLA | P4 SLA | mean FRT | p90 FRT | util | Jain | queued |"
-    rows = [head, "|" + " --- |" * 11]
-    for r in results:
-        sla = " | ".join(f"{r.attainment.get(p, float('nan')):.1%}" for p in PRIORITY_MIX)
-        rows.append(
-            f"| {r.label} | {r.tickets} | {sla} | {r.mean_frt:.0f} min | {r.p90_frt:.0f} min "
-            f"| {r.mean_utilisation:.1%} | {r.jain_fairness:.3f} | {r.queued_share:.1%} |"
-        )
-    return "\n".join(rows)
-
-
-def plot_results(results: Sequence[PolicyResult], path: Path) -> Path:
-    """Bar chart of first-response SLA attainment per priority and policy (matplotlib, Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    prios = list(PRIORITY_MIX)
-    width = 0.8 / max(len(results), 1)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for i, r in enumerate(results):
-        xs = [j + i * width for j in range(len(prios))]
-        ax.bar(xs, [r.attainment.get(p, 0.0) * 100 for p in prios], width=width, label=r.label)
-    ax.set_xticks([j + width * (len(results) - 1) / 2 for j in range(len(prios))], prios)
-    ax.set_ylabel("first response within SLA (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize="small")
-    ax.set_title("SLA attainment by priority")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 BUSINESS_DAY_MIN = 8 * 60
@@ -349,7 +239,7 @@ def compare_policies(
         agents: Base roster.
         policy: Routing rules.
         sla: SLA matrix.
-        mix: Category shares (see :func:`category_mix`).
+        mix: Category shares (labels of the taxonomy).
         load: Offered load of the base roster, e.g. 0.85.
         days: Simulated business days of arrivals (8 h each).
         seed: Random seed; the same seed gives the same table.

@@ -5,39 +5,24 @@
   keeps queries sub-millisecond at the cost of approximate recall.
 * Ids are stable int64s (``IndexIDMap2``). The flat index removes ids for real. HNSW cannot remove,
   so removed ids go to a *tombstone* set that search filters (it over-fetches by the number of
-  tombstones); :meth:`VectorIndex.compact` rebuilds the graph without them, and :meth:`save` compacts
-  once tombstones exceed :data:`COMPACT_RATIO` of the index.
-
-Saving is atomic: a snapshot is written into a fresh ``v-<n>`` folder beside the old one and the
-``CURRENT`` pointer file is then swapped with ``os.replace``. A crash at any point leaves
-``CURRENT`` naming the old, complete snapshot.
+  tombstones); :meth:`VectorIndex.compact` rebuilds the graph without them, and the knowledge base compacts
+  before saving once tombstones exceed :data:`COMPACT_RATIO` of the index.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-import time
 from collections.abc import Iterable
-from pathlib import Path
 
 import faiss
 import numpy as np
-
-from triage.errors import ModelNotReady
 
 #: Vectors above which a new index is built as HNSW rather than exact flat.
 HNSW_THRESHOLD = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
-#: Share of tombstoned ids above which ``save`` compacts an HNSW index.
+#: Share of tombstoned ids above which saving compacts an HNSW index.
 COMPACT_RATIO = 0.1
-CURRENT = "CURRENT"
-#: Snapshots kept besides the current one (a reader that resolved CURRENT just before a swap can finish).
-KEEP_OLD_SNAPSHOTS = 1
 
 
 class VectorIndex:
@@ -113,6 +98,10 @@ class VectorIndex:
             ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
         return scores.astype(np.float32), ids.astype(np.int64)
 
+    def needs_compaction(self) -> bool:
+        """Whether tombstones exceed :data:`COMPACT_RATIO` of the live vectors."""
+        return self.kind == "hnsw" and len(self.tombstones) > COMPACT_RATIO * max(1, len(self))
+
     def compact(self) -> None:
         """Rebuild without tombstoned ids (HNSW); a no-op when there are none."""
         if not self.tombstones:
@@ -147,64 +136,3 @@ def _new_index(dim: int, kind: str) -> faiss.IndexIDMap2:
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         inner.hnsw.efSearch = HNSW_EF_SEARCH
     return faiss.IndexIDMap2(inner)
-
-
-def write_snapshot(root: str | Path, files: dict[str, bytes]) -> Path:
-    """Atomically publish a new snapshot of ``files`` under ``root``.
-
-    The files go to a temporary folder, are fsynced, the folder is renamed to ``v-<time>``, and
-    only then is ``root/CURRENT`` replaced to point at it. Older snapshots are pruned.
-
-    Returns:
-        The new snapshot folder.
-    """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-    try:
-        for name, data in files.items():
-            with open(staging / name, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        version = f"v-{time.time_ns()}"
-        final = root / version
-        os.replace(staging, final)
-        pointer = root / f".{CURRENT}.tmp-{os.getpid()}"
-        pointer.write_text(version + "\n", encoding="utf-8")
-        os.replace(pointer, root / CURRENT)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _prune(root, keep=final.name)
-    return final
-
-
-def current_snapshot(root: str | Path) -> Path:
-    """The folder ``root/CURRENT`` points at.
-
-    Raises:
-        ModelNotReady: no complete snapshot under ``root``.
-    """
-    root = Path(root)
-    pointer = root / CURRENT
-    if not pointer.is_file():
-        raise ModelNotReady(f"no knowledge-base index in {root}; build one with `triage kb build --out {root}`")
-    folder = root / pointer.read_text(encoding="utf-8").strip()
-    if not folder.is_dir():
-        raise ModelNotReady(f"{pointer} names a missing snapshot {folder.name}; rebuild the index")
-    return folder
-
-
-def _prune(root: Path, *, keep: str) -> None:
-    snapshots = sorted((p for p in root.glob("v-*") if p.is_dir() and p.name != keep), key=lambda p: p.name)
-    for old in snapshots[: max(0, len(snapshots) - KEEP_OLD_SNAPSHOTS)]:
-        shutil.rmtree(old, ignore_errors=True)
-    for stale in root.glob(".tmp-*"):
-        if time.time() - stale.stat().st_mtime > 3600:  # abandoned by a crashed writer
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def read_json(folder: Path, name: str) -> dict:
-    with open(folder / name, encoding="utf-8") as handle:
-        return json.load(handle)

@@ -9,34 +9,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from triage.errors import InvalidTicket
-from triage.language import detect_language
-from triage.results import Suggestion, TicketMetadata, TriageResult
-from triage.stages.base import Stage
-from triage.stages.classify import CategoryClassifier
-from triage.stages.sentiment import SentimentScorer
-from triage.stages.urgency import UrgencyScorer, apply_context
+from kb_index.ranking import Suggestion
+from models.encoder import SentenceEncoder
+from triage.domain.ticket import Ticket
+from triage.engine.results import TriageResult
+from triage.engine.stages.base import Stage
+from triage.engine.stages.classify import CategoryClassifier
+from triage.engine.stages.sentiment import SentimentScorer
+from triage.engine.stages.urgency import UrgencyScorer, apply_context
+from triage.kernel.errors import InvalidTicket
+from triage.kernel.language import detect_language
 
 logger = logging.getLogger(__name__)
 
 #: Default limit on subject + body, in characters (see Settings.max_text_chars).
 DEFAULT_MAX_CHARS = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class TicketText:
-    """The text of a ticket as the pipeline sees it."""
-
-    subject: str = ""
-    body: str = ""
-
-    def combined(self) -> str:
-        subject, body = self.subject.strip(), self.body.strip()
-        if subject and body:
-            return f"{subject}\n{body}"
-        return subject or body
 
 
 def validate_text(text: object, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -74,7 +62,7 @@ class TriagePipeline:
         urgency: UrgencyScorer,
         sentiment: SentimentScorer,
         suggest: Stage[tuple[Suggestion, ...]] | None = None,
-        encoder: object | None = None,
+        encoder: SentenceEncoder | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
     ) -> None:
         """Args:
@@ -98,19 +86,22 @@ class TriagePipeline:
             "sentiment": self.sentiment.model_version,
         }
 
-    def __call__(self, text: str, metadata: TicketMetadata | None = None) -> TriageResult:
-        return self.batch([text], [metadata])[0]
+    def __call__(self, text: str, ticket: Ticket | None = None) -> TriageResult:
+        return self.batch([text], [ticket])[0]
 
-    def batch(
-        self, texts: Sequence[str], metadata: Sequence[TicketMetadata | None] | None = None
-    ) -> list[TriageResult]:
-        """Triage several tickets; element-wise equal to per-ticket calls.
+    def batch(self, texts: Sequence[str], tickets: Sequence[Ticket | None] | None = None) -> list[TriageResult]:
+        """Triage several texts; element-wise equal to per-text calls.
+
+        Args:
+            texts: Ticket texts (subject and body joined, see :attr:`Ticket.text`).
+            tickets: The ticket behind each text, if known: its customer tier and repeated contacts raise the
+                urgency score.
 
         Raises:
             InvalidTicket: any text is invalid (the message gives its position).
         """
-        if metadata is not None and len(metadata) != len(texts):
-            raise InvalidTicket(f"got {len(texts)} texts but {len(metadata)} metadata entries")
+        if tickets is not None and len(tickets) != len(texts):
+            raise InvalidTicket(f"got {len(texts)} texts but {len(tickets)} tickets")
         clean = []
         for position, text in enumerate(texts):
             try:
@@ -120,25 +111,25 @@ class TriagePipeline:
         if not clean:
             return []
         if self.encoder is not None:
-            self.encoder.encode(clean)  # type: ignore[attr-defined]  # one pass fills the shared memo
+            self.encoder.encode(clean)  # one pass fills the shared memo
         categories = self.classify.batch(clean)
         sentiments = self.sentiment.batch(clean)
         urgencies = self.urgency.batch(clean)
         suggestions, warnings = self._suggest(clean)
-        metas = metadata or [None] * len(clean)
+        context = tickets or [None] * len(clean)
         return [
             TriageResult(
                 language=detect_language(text),
                 category=category,
-                urgency=apply_context(urgency, metadata=meta, sentiment=sentiment),
+                urgency=apply_context(urgency, ticket=ticket, sentiment=sentiment),
                 sentiment=sentiment,
                 suggestions=found,
                 degraded=bool(warnings),
                 warnings=warnings,
                 model_versions=self.model_versions,
             )
-            for text, category, sentiment, urgency, found, meta in zip(
-                clean, categories, sentiments, urgencies, suggestions, metas, strict=True
+            for text, category, sentiment, urgency, found, ticket in zip(
+                clean, categories, sentiments, urgencies, suggestions, context, strict=True
             )
         ]
 

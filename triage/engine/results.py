@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from triage.language import LanguagePrediction
-
-PRIORITY_LEVELS = ("P1", "P2", "P3", "P4")
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
+from kb_index.ranking import Suggestion
+from triage.kernel.language import LanguagePrediction
+from triage.kernel.vocabulary import Priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ class UrgencySignal:
 class UrgencyScore:
     """Urgency as a 0-1 score and a P1-P4 level (P1 most urgent), with the signals behind it."""
 
-    level: str
+    level: Priority
     score: float
     signals: tuple[UrgencySignal, ...]
     model_version: str
@@ -73,35 +72,6 @@ class SentimentScore:
     probabilities: tuple[LabelScore, ...]
     anger: float
     model_version: str
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A knowledge-base article suggested to the agent.
-
-    Attributes:
-        article_id: Id of the article (not of the chunk that matched).
-        score: Relevance in [0, 1]; suggestions are sorted by it, best first.
-        title: Article title.
-        snippet: The best-matching passage of the article.
-        source: ``article`` for imported articles, ``ticket`` for solutions of resolved tickets.
-    """
-
-    article_id: str
-    score: float
-    title: str
-    snippet: str
-    source: str = "article"
-
-
-@dataclass(frozen=True, slots=True)
-class TicketMetadata:
-    """Optional metadata sent with a ticket; it feeds urgency and routing."""
-
-    customer_id: str | None = None
-    customer_tier: str = "standard"
-    channel: str = "api"
-    repeat_contacts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,47 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from triage.domain import EscalationEvent, EscalationRule, require_aware
-from triage.sla import SlaClock
+from triage.domain.sla import SlaClock
+from triage.kernel.clock import require_aware
+
+
+@dataclass(frozen=True)
+class EscalationRule:
+    """One level of escalation.
+
+    It fires once per SLA cycle when the metric's elapsed business time reaches
+    ``at_fraction × target + after``. For ``acceptance`` there is no SLA target, so only ``after`` counts
+    ("a ticket not accepted within 2 h escalates" is ``metric="acceptance", after=2h``).
+    """
+
+    name: str
+    metric: str
+    notify: str  # "assignee" | "team_lead" | "director"
+    at_fraction: float = 1.0
+    after: timedelta = timedelta(0)
+
+    def threshold(self, target: timedelta | None) -> timedelta | None:
+        """Elapsed business time at which the rule fires, or ``None`` when the metric has no target."""
+        if self.metric == "acceptance":
+            return self.after
+        if target is None:
+            return None
+        return target * self.at_fraction + self.after
+
+
+@dataclass(frozen=True)
+class EscalationEvent:
+    """An escalation that fired: who to notify, about what, and when."""
+
+    ticket_id: str
+    rule: str
+    metric: str
+    notify: str
+    cycle: int
+    threshold_at: datetime  # when the threshold was reached
+    fired_at: datetime  # when it was evaluated and emitted (inside business hours unless 24x7)
+    recipient: str | None = None
+
 
 DEFAULT_RULES: tuple[EscalationRule, ...] = (
     EscalationRule(name="warn-assignee", metric="resolution", notify="assignee", at_fraction=0.75),

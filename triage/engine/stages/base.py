@@ -10,7 +10,7 @@ import numpy as np
 from models.encoder import SentenceEncoder
 from models.features import TextFeatures
 from models.loading import ModelArtifact
-from triage.errors import ArtifactMismatch, StageFailed
+from triage.kernel.errors import ArtifactMismatch, StageFailed
 
 R_co = TypeVar("R_co", covariant=True)
 R = TypeVar("R")

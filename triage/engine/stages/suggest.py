@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-from kb_index.knowledge_base import KnowledgeBase, SearchConfig
-from models.encoder import SentenceEncoder
-from triage.results import Suggestion
+from kb_index.knowledge_base import KnowledgeBase
+from kb_index.ranking import Suggestion
 
 
 class AnswerSuggester:
@@ -31,18 +29,6 @@ class AnswerSuggester:
             raise ValueError("k must be positive")
         self.knowledge_base = knowledge_base
         self.k = k
-
-    @classmethod
-    def from_path(
-        cls, path: str | Path, encoder: SentenceEncoder, *, k: int = 5, config: SearchConfig | None = None
-    ) -> AnswerSuggester:
-        """Load the index under ``path`` for ``encoder``.
-
-        Raises:
-            ModelNotReady: no index at ``path``.
-            ArtifactMismatch: the index was built with another encoder.
-        """
-        return cls(KnowledgeBase.load(path, encoder, config=config), k=k)
 
     def __call__(self, text: str) -> tuple[Suggestion, ...]:
         """Top-``k`` suggestions, best first (empty when the base is empty)."""

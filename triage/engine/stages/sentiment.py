@@ -9,8 +9,8 @@ import numpy as np
 
 from models.encoder import SentenceEncoder
 from models.loading import ModelArtifact
-from triage.results import LabelScore, SentimentScore
-from triage.stages.base import HeadStage
+from triage.engine.results import LabelScore, SentimentScore
+from triage.engine.stages.base import HeadStage
 
 #: Model labels that mean "negative"; binary datasets often code negative as 0.
 NEGATIVE_LABELS = frozenset({"negative", "neg", "0", "-1", "负面", "消极"})

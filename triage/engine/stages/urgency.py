@@ -14,8 +14,10 @@ import numpy as np
 
 from models.encoder import SentenceEncoder
 from models.loading import ModelArtifact
-from triage.results import PRIORITY_LEVELS, SentimentScore, TicketMetadata, UrgencyScore, UrgencySignal
-from triage.stages.base import HeadStage
+from triage.domain.ticket import Ticket
+from triage.engine.results import SentimentScore, UrgencyScore, UrgencySignal
+from triage.engine.stages.base import HeadStage
+from triage.kernel.vocabulary import Priority, Tier
 
 #: Keywords that raise urgency, with their weight. Matching is case-insensitive substring.
 URGENCY_KEYWORDS: dict[str, float] = {
@@ -34,12 +36,13 @@ REPEAT_BOOST, REPEAT_CAP = 0.05, 0.15
 LEVEL_BOUNDS = (0.75, 0.5, 0.25)
 
 
-def level_for(score: float) -> str:
+def level_for(score: float) -> Priority:
     """Map a 0-1 urgency score to P1 (most urgent) .. P4."""
-    for level, bound in zip(PRIORITY_LEVELS, LEVEL_BOUNDS, strict=False):
+    levels = Priority.ordered()
+    for level, bound in zip(levels, LEVEL_BOUNDS, strict=False):
         if score >= bound:
             return level
-    return PRIORITY_LEVELS[-1]
+    return levels[-1]
 
 
 def keyword_signals(text: str) -> list[UrgencySignal]:
@@ -61,20 +64,18 @@ def _rescore(base: UrgencyScore, extra: list[UrgencySignal]) -> UrgencyScore:
     return dataclasses.replace(base, score=round(score, 4), level=level_for(score), signals=base.signals + tuple(extra))
 
 
-def apply_context(
-    urgency: UrgencyScore, *, metadata: TicketMetadata | None, sentiment: SentimentScore | None
-) -> UrgencyScore:
+def apply_context(urgency: UrgencyScore, *, ticket: Ticket | None, sentiment: SentimentScore | None) -> UrgencyScore:
     """Raise an urgency score by the ticket's context: VIP tier, anger and repeated contacts."""
     extra: list[UrgencySignal] = []
-    if metadata is not None and metadata.customer_tier.lower() == "vip":
+    if ticket is not None and ticket.tier == Tier.VIP:
         extra.append(UrgencySignal("tier", "vip", VIP_BOOST))
     if sentiment is not None and sentiment.anger >= 0.5:
         extra.append(
             UrgencySignal("sentiment", f"anger {sentiment.anger:.2f}", round(ANGER_BOOST * sentiment.anger, 4))
         )
-    if metadata is not None and metadata.repeat_contacts > 0:
-        weight = min(REPEAT_CAP, REPEAT_BOOST * metadata.repeat_contacts)
-        extra.append(UrgencySignal("repeat_contact", f"{metadata.repeat_contacts} earlier contacts", weight))
+    if ticket is not None and ticket.repeat_contacts > 0:
+        weight = min(REPEAT_CAP, REPEAT_BOOST * ticket.repeat_contacts)
+        extra.append(UrgencySignal("repeat_contact", f"{ticket.repeat_contacts} earlier contacts", weight))
     return _rescore(urgency, extra) if extra else urgency
 
 

@@ -40,5 +40,12 @@ class StageFailed(TriageError, RuntimeError):
         self.stage = stage
 
 
-class NoEligibleAgent(TriageError, LookupError):
-    """No agent can take a ticket; it is parked in a team queue."""
+class IllegalTransition(TriageError, ValueError):
+    """A ticket cannot move from its status to the requested one; ``allowed`` lists where it can go."""
+
+    def __init__(self, ticket: str, current: str, requested: str, allowed: tuple[str, ...]) -> None:
+        choices = ", ".join(allowed) or "nowhere (final)"
+        super().__init__(f"ticket {ticket} is {current}; it cannot become {requested}. Allowed: {choices}")
+        self.current = current
+        self.requested = requested
+        self.allowed = allowed

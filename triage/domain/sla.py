@@ -7,13 +7,59 @@ targets. ``breached`` speaks about the current cycle, ``ever_breached`` about al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from triage.calendar import BusinessCalendar
-from triage.domain import SlaTarget, require_aware
+from triage.domain.calendar import BusinessCalendar
+from triage.domain.taxonomy import label_prefixes
+from triage.kernel.clock import require_aware
 
 _ZERO = timedelta(0)
+#: Metrics an SLA clock tracks; ``acceptance`` has no target but escalation rules can watch it.
+METRICS: tuple[str, ...] = ("first_response", "resolution", "acceptance")
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    """First-response and resolution targets, counted on the named business calendar."""
+
+    first_response: timedelta
+    resolution: timedelta
+    calendar: str = "default"
+
+    def for_metric(self, metric: str) -> timedelta | None:
+        if metric == "first_response":
+            return self.first_response
+        if metric == "resolution":
+            return self.resolution
+        return None
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """Priority × tier matrix of SLA targets, optionally refined per category.
+
+    Keys are ``(priority, tier, category)``; ``category`` ``None`` is the row for every category. A category
+    row also covers the labels below it (``billing`` covers ``billing/refund``); the longest one wins.
+    """
+
+    targets: Mapping[tuple[str, str, str | None], SlaTarget]
+
+    def target_for(self, *, priority: str, tier: str, category: str | None = None) -> SlaTarget:
+        """The most specific target: the longest category row covering ``category``, else the priority × tier row.
+
+        Raises:
+            KeyError: If the matrix has no row for ``priority`` × ``tier``.
+        """
+        for prefix in label_prefixes(category) if category else ():
+            specific = self.targets.get((priority, tier, prefix))
+            if specific is not None:
+                return specific
+        try:
+            return self.targets[(priority, tier, None)]
+        except KeyError:
+            raise KeyError(f"no SLA target for priority={priority!r} tier={tier!r}; add it to sla.toml") from None
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Similar tickets, repeat contacts and possible incidents.
 
-* :class:`SimilarTicketFinder` keeps an in-memory exact index of recent tickets (id, customer,
-  created_at, status, embedding) and answers "which open or recent tickets look like this one?".
+* :class:`SimilarTicketFinder` keeps an in-memory exact index of recent tickets (their id, customer,
+  creation time, status and embedding) and answers "which open or recent tickets look like this one?".
   The same customer asking again about the same problem is a *repeat contact*, linked to the
   earlier ticket.
 * :class:`IncidentDetector` watches the stream: when at least ``min_customers`` distinct customers
@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from models.encoder import SentenceEncoder
-from triage.language import detect_language
+from models.encoder import SentenceEncoder, part_slices
+from triage.domain.ticket import Ticket
+from triage.kernel.clock import utc_now
+from triage.kernel.language import detect_language
+from triage.kernel.vocabulary import TicketStatus
 
 #: Cosine at or above which two tickets are flagged as duplicates / the same problem. Chosen on
 #: ATEC train for the USE encoder (docs/knowledge_base.md); recalibrate for another encoder.
 DEFAULT_DUPLICATE_THRESHOLD = 0.81
 DEFAULT_SIMILAR_THRESHOLD = 0.6
-OPEN_STATUSES = frozenset({"new", "open", "pending", "in_progress"})
 
 
 def embed_tickets(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
@@ -37,7 +39,7 @@ def embed_tickets(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
     maps Chinese to ``[UNK]`` tokens, which makes every two Chinese texts look alike), renormalised.
     """
     vectors = encoder.encode(list(texts))
-    slices = _part_slices(encoder)
+    slices = part_slices(encoder)
     if not slices or not len(vectors):
         return vectors
     vectors = vectors.copy()
@@ -52,20 +54,10 @@ def embed_tickets(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
     return vectors
 
 
-def _part_slices(encoder: object) -> list[tuple[str, slice]]:
-    while not hasattr(encoder, "part_slices") and hasattr(encoder, "inner"):
-        encoder = encoder.inner
-    return list(encoder.part_slices()) if hasattr(encoder, "part_slices") else []
-
-
-@dataclass(frozen=True, slots=True)
-class RecentTicket:
-    """A ticket as the similarity index sees it."""
-
-    ticket_id: str
-    customer_id: str | None
-    created_at: datetime
-    status: str = "open"
+def _created(ticket: Ticket) -> datetime:
+    if ticket.created_at is None:
+        raise ValueError(f"ticket {ticket.id} has no created_at; similar-ticket memory needs it")
+    return ticket.created_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +89,7 @@ class SimilarTicketFinder:
 
     Example:
         >>> finder = SimilarTicketFinder(encoder)
-        >>> finder.add(RecentTicket("T1", "c1", now), "VPN drops every hour")
+        >>> finder.add(Ticket("T1", customer=Customer("c1"), created_at=now), "VPN drops every hour")
         >>> finder.find("VPN keeps dropping", customer_id="c1", at=now).repeat_of
         'T1'
 
@@ -120,7 +112,7 @@ class SimilarTicketFinder:
         self.recent = recent
         self.similar_threshold = similar_threshold
         self.duplicate_threshold = duplicate_threshold
-        self._tickets: dict[str, RecentTicket] = {}
+        self._tickets: dict[str, Ticket] = {}
         self._row: dict[str, int] = {}
         self._matrix = np.zeros((0, encoder.dim), dtype=np.float32)
         self._lock = threading.Lock()
@@ -128,22 +120,21 @@ class SimilarTicketFinder:
     def __len__(self) -> int:
         return len(self._tickets)
 
-    def add(self, ticket: RecentTicket, text: str, *, vector: np.ndarray | None = None) -> None:
+    def add(self, ticket: Ticket, text: str, *, vector: np.ndarray | None = None) -> None:
         """Index a ticket (re-adding an id replaces it)."""
         vector = embed_tickets(self.encoder, [text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
         with self._lock:
-            if ticket.ticket_id in self._row:
-                self._matrix[self._row[ticket.ticket_id]] = vector
+            if ticket.id in self._row:
+                self._matrix[self._row[ticket.id]] = vector
             else:
-                self._row[ticket.ticket_id] = len(self._matrix)
+                self._row[ticket.id] = len(self._matrix)
                 self._matrix = np.vstack([self._matrix, vector[None, :]])
-            self._tickets[ticket.ticket_id] = ticket
+            self._tickets[ticket.id] = ticket
 
-    def set_status(self, ticket_id: str, status: str) -> None:
+    def set_status(self, ticket_id: str, status: TicketStatus) -> None:
         """Update a ticket's status (e.g. to ``resolved``)."""
         with self._lock:
-            old = self._tickets[ticket_id]
-            self._tickets[ticket_id] = RecentTicket(old.ticket_id, old.customer_id, old.created_at, status)
+            self._tickets[ticket_id] = replace(self._tickets[ticket_id], status=status)
 
     def prune(self, now: datetime) -> int:
         """Forget closed tickets older than ``recent``; returns how many were dropped."""
@@ -151,14 +142,14 @@ class SimilarTicketFinder:
             keep = [t for t in self._tickets.values() if self._is_recent(t, now)]
             dropped = len(self._tickets) - len(keep)
             if dropped:
-                rows = [self._row[t.ticket_id] for t in keep]
+                rows = [self._row[t.id] for t in keep]
                 self._matrix = self._matrix[rows] if rows else self._matrix[:0]
-                self._tickets = {t.ticket_id: t for t in keep}
-                self._row = {t.ticket_id: i for i, t in enumerate(keep)}
+                self._tickets = {t.id: t for t in keep}
+                self._row = {t.id: i for i, t in enumerate(keep)}
             return dropped
 
-    def _is_recent(self, ticket: RecentTicket, now: datetime) -> bool:
-        return ticket.status in OPEN_STATUSES or now - ticket.created_at <= self.recent
+    def _is_recent(self, ticket: Ticket, now: datetime) -> bool:
+        return ticket.is_open or now - _created(ticket) <= self.recent
 
     def find(
         self,
@@ -175,12 +166,12 @@ class SimilarTicketFinder:
         Args:
             text: The new ticket's text.
             customer_id: Its customer; needed for repeat-contact detection.
-            at: Its creation time (default now, UTC-naive like the stored times).
+            at: Its creation time (default now, in UTC).
             k: Similar tickets returned at most.
             exclude: A ticket id to leave out (the ticket itself, if already indexed).
             vector: Its embedding, if already computed.
         """
-        at = at or datetime.now()
+        at = at or utc_now()
         vector = embed_tickets(self.encoder, [text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
         with self._lock:
             if not self._tickets:
@@ -193,9 +184,9 @@ class SimilarTicketFinder:
                 score = float(scores[index])
                 if score < self.similar_threshold:
                     break
-                if ticket.ticket_id == exclude or not self._is_recent(ticket, at) or ticket.created_at > at:
+                if ticket.id == exclude or not self._is_recent(ticket, at) or _created(ticket) > at:
                     continue
-                hits.append(SimilarTicket(ticket.ticket_id, ticket.customer_id, ticket.created_at, ticket.status,
+                hits.append(SimilarTicket(ticket.id, ticket.customer.id, _created(ticket), ticket.status,
                                           round(score, 6), score >= self.duplicate_threshold))  # fmt: skip
         repeat = next(
             (h.ticket_id for h in hits if h.duplicate and customer_id is not None and h.customer_id == customer_id),
@@ -240,40 +231,40 @@ class IncidentDetector:
         self.min_customers = min_customers
         self.window = window
         self.threshold = threshold
-        self._recent: list[tuple[RecentTicket, np.ndarray]] = []
+        self._recent: list[tuple[Ticket, np.ndarray]] = []
         self._cluster_of: dict[str, str] = {}
-        self._clusters: dict[str, list[RecentTicket]] = {}
+        self._clusters: dict[str, list[Ticket]] = {}
         self._lock = threading.Lock()
 
     def cluster_of(self, ticket_id: str) -> str | None:
         """The incident a ticket was attached to, if any."""
         return self._cluster_of.get(ticket_id)
 
-    def observe(self, ticket: RecentTicket, text: str, *, vector: np.ndarray | None = None) -> IncidentEvent | None:
+    def observe(self, ticket: Ticket, text: str, *, vector: np.ndarray | None = None) -> IncidentEvent | None:
         """Feed one new ticket; returns an event only when this ticket completes a new cluster."""
         vector = embed_tickets(self.encoder, [text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
         with self._lock:
-            horizon = ticket.created_at - self.window
-            self._recent = [(t, v) for t, v in self._recent if t.created_at >= horizon]
+            horizon = _created(ticket) - self.window
+            self._recent = [(t, v) for t, v in self._recent if _created(t) >= horizon]
             neighbours = [t for t, v in self._recent if float(v @ vector) >= self.threshold]
             self._recent.append((ticket, vector))
-            fired = next((self._cluster_of[t.ticket_id] for t in neighbours if t.ticket_id in self._cluster_of), None)
+            fired = next((self._cluster_of[t.id] for t in neighbours if t.id in self._cluster_of), None)
             if fired is not None:
-                self._cluster_of[ticket.ticket_id] = fired
+                self._cluster_of[ticket.id] = fired
                 self._clusters[fired].append(ticket)
                 return None
             members = [*neighbours, ticket]
-            customers = {t.customer_id or t.ticket_id for t in members}
+            customers = {t.customer.id or t.id for t in members}
             if len(customers) < self.min_customers:
                 return None
-            incident_id = f"incident-{ticket.ticket_id}"
+            incident_id = f"incident-{ticket.id}"
             self._clusters[incident_id] = members
             for member in members:
-                self._cluster_of[member.ticket_id] = incident_id
+                self._cluster_of[member.id] = incident_id
             return IncidentEvent(
                 incident_id=incident_id,
-                ticket_ids=tuple(t.ticket_id for t in members),
+                ticket_ids=tuple(t.id for t in members),
                 customer_ids=tuple(sorted(customers)),
-                first_at=min(t.created_at for t in members),
-                last_at=ticket.created_at,
+                first_at=min(_created(t) for t in members),
+                last_at=_created(ticket),
             )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from kb_index.knowledge_base import KnowledgeBase
 from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
-from models.loading import load_artifact
+from models.loading import ModelArtifact, load_artifact
 from triage.config import Settings
-from triage.pipeline import TriagePipeline
-from triage.stages.classify import CategoryClassifier
-from triage.stages.sentiment import SentimentScorer
-from triage.stages.urgency import UrgencyScorer
+from triage.engine.pipeline import TriagePipeline
+from triage.engine.stages.classify import CategoryClassifier
+from triage.engine.stages.sentiment import SentimentScorer
+from triage.engine.stages.suggest import AnswerSuggester
+from triage.engine.stages.urgency import UrgencyScorer
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def build_pipeline(
     shared = MemoizedEncoder(encoder or load_encoder(settings.encoder), max_size=settings.encode_cache_size)
     cache = settings.home / "model-cache"
 
-    def artifact(task: str):  # noqa: ANN202 - local helper
+    def artifact(task: str) -> ModelArtifact:
         return load_artifact(settings.model_uri(task), tracking_uri=settings.resolved_mlflow_uri, cache_dir=cache)
 
     suggest = _knowledge_base_stage(settings, shared) if with_kb else None
@@ -46,12 +48,9 @@ def build_pipeline(
     )
 
 
-def _knowledge_base_stage(settings: Settings, encoder: SentenceEncoder):  # noqa: ANN202
+def _knowledge_base_stage(settings: Settings, encoder: SentenceEncoder) -> AnswerSuggester | None:
     folder = settings.resolved_kb_dir
     if not folder.exists():
         logger.info("no knowledge base at %s; suggestions are off", folder)
         return None
-    from kb_index.knowledge_base import KnowledgeBase
-    from triage.stages.suggest import AnswerSuggester
-
     return AnswerSuggester(KnowledgeBase.load(folder, encoder=encoder))

@@ -1,0 +1,113 @@
+"""The ticket: one entity from intake to close, with its lifecycle.
+
+Statuses go ``new → assigned → in_progress → pending_customer → resolved → closed``; a resolved ticket can be
+reopened. :meth:`Ticket.move_to` is the only way to change status, and it refuses an illegal move with the
+list of allowed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from triage.kernel.errors import IllegalTransition
+from triage.kernel.vocabulary import OPEN_STATUSES, Channel, Priority, TicketStatus, Tier
+
+_S = TicketStatus
+#: Where each status may go. ``assigned → new`` hands a ticket back to its queue (agent offline);
+#: ``resolved → in_progress`` is a reopen; ``closed`` is final (a later reply opens a follow-up ticket).
+TRANSITIONS: Mapping[TicketStatus, tuple[TicketStatus, ...]] = {
+    _S.NEW: (_S.ASSIGNED, _S.IN_PROGRESS, _S.PENDING_CUSTOMER, _S.RESOLVED),
+    _S.ASSIGNED: (_S.NEW, _S.IN_PROGRESS, _S.PENDING_CUSTOMER, _S.RESOLVED),
+    _S.IN_PROGRESS: (_S.ASSIGNED, _S.PENDING_CUSTOMER, _S.RESOLVED),
+    _S.PENDING_CUSTOMER: (_S.IN_PROGRESS, _S.RESOLVED),
+    _S.RESOLVED: (_S.IN_PROGRESS, _S.CLOSED),
+    _S.CLOSED: (),
+}
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who sent the ticket."""
+
+    id: str
+    tier: Tier = Tier.STANDARD
+    email: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tier", Tier(self.tier))
+
+
+@dataclass(eq=False)
+class Ticket:
+    """A support ticket. Equality and hashing follow ``id``: two objects with one id are the same ticket.
+
+    The triage fields (``language``, ``category``, ``priority``, ``anger``) are empty until triage fills them;
+    routing and SLA need ``category`` and ``priority``.
+    """
+
+    id: str
+    subject: str = ""
+    body: str = ""
+    customer: Customer = field(default_factory=lambda: Customer(id="anonymous"))
+    channel: Channel = Channel.API
+    created_at: datetime | None = None
+    number: str | None = None
+    status: TicketStatus = TicketStatus.NEW
+    language: str | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    anger: float = 0.0  # 0 calm .. 1 furious (from the sentiment stage)
+    repeat_contacts: int = 0  # earlier tickets of this customer about the same problem
+    team: str | None = None
+    assignee: str | None = None
+
+    def __post_init__(self) -> None:
+        self.channel = Channel(self.channel)
+        self.status = TicketStatus(self.status)
+        if self.priority is not None:
+            self.priority = Priority(self.priority)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ticket) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def text(self) -> str:
+        """Subject and body as triage reads them: stripped, joined by a newline, either may be empty."""
+        return "\n".join(part for part in (self.subject.strip(), self.body.strip()) if part)
+
+    @property
+    def tier(self) -> Tier:
+        return self.customer.tier
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def is_angry_vip(self, threshold: float) -> bool:
+        return self.tier == Tier.VIP and self.anger >= threshold
+
+    def allowed_statuses(self) -> tuple[TicketStatus, ...]:
+        """Statuses this ticket may move to now."""
+        return TRANSITIONS[self.status]
+
+    def move_to(self, status: TicketStatus) -> TicketStatus:
+        """Change status; returns the previous one.
+
+        Raises:
+            IllegalTransition: the lifecycle does not allow it (the error lists the allowed statuses).
+        """
+        target = TicketStatus(status)
+        if target not in TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                self.number or self.id,
+                self.status.value,
+                target.value,
+                tuple(s.value for s in TRANSITIONS[self.status]),
+            )
+        previous, self.status = self.status, target
+        return previous
