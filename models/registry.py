@@ -56,3 +56,18 @@ def download_registered_model(uri: str, *, tracking_uri: str | None, cache_dir: 
         artifact_uri=model_version.source, dst_path=str(target) if target else None, tracking_uri=tracking_uri
     )
     return Path(local), f"{name}/{model_version.version}"
+
+
+def registered_version(uri: str, *, tracking_uri: str | None) -> str:
+    """The ``<name>/<version>`` a registry URI points at now, without downloading anything (cheap to poll).
+
+    Raises:
+        ModelNotReady: unknown model or alias, or an unreachable store.
+    """
+    name, alias, version = parse_model_uri(uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        found = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
+    except MlflowException as exc:
+        raise ModelNotReady(f"{uri} is not in the registry at {tracking_uri}: {exc.message}") from exc
+    return f"{name}/{found.version}"

@@ -5,10 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+from kb_index.documents import Article
+from kb_index.knowledge_base import KnowledgeBase
+from models.encoder import MemoizedEncoder
 from models.loading import ModelArtifact, ModelCard, ScopeModel
+from triage.engine.pipeline import TriagePipeline
+from triage.engine.stages.classify import CategoryClassifier
+from triage.engine.stages.sentiment import SentimentScorer
+from triage.engine.stages.suggest import AnswerSuggester
+from triage.engine.stages.urgency import UrgencyScorer
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -73,3 +82,44 @@ def make_artifact(task: str, prototypes: dict[str, str], encoder: FakeEncoder, *
         params=params or {}, version=f"triage-{task}/7",
     )  # fmt: skip
     return ModelArtifact(estimator=head, card=card, scope=ScopeModel(head.prototypes_, scope_threshold))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A whole serving pipeline of fakes, for service and API tests (no weights; microseconds per ticket).
+
+FAKE_CATEGORIES = {
+    "repair/network": "vpn wifi network connection drops internet router 网络 断网 连不上",
+    "billing/refund": "refund money back charged twice 退款 钱 退钱",
+    "billing/invoice": "invoice receipt vat company name 发票 收据",
+    "account/access": "login password locked account reset 2fa 登录 密码 账号",
+}
+FAKE_URGENCY = {"P1": "outage down all users everyone 崩溃 宕机", "P2": "blocked cannot work urgent", "P3": "problem issue",
+                "P4": "question how where"}  # fmt: skip
+FAKE_SENTIMENT = {"negative": "angry terrible unacceptable worst 太过分 垃圾", "neutral": "please check help",
+                  "positive": "thanks great 谢谢"}  # fmt: skip
+FAKE_ARTICLES = [
+    ("kb-vpn", "VPN keeps disconnecting", "Update the VPN client and disable Wi-Fi power saving."),
+    ("kb-refund", "Refund timeline", "Refunds reach your card within 5 business days."),
+    ("kb-invoice", "Download an invoice", "Invoices are under Billing > Documents."),
+]
+
+
+def fake_pipeline(*, kb_dir: Path | None = None, abstain_threshold: float = 0.45) -> TriagePipeline:
+    """A :class:`TriagePipeline` of fake heads over :class:`FakeEncoder`, with a knowledge base saved in ``kb_dir``.
+
+    Texts far from every category prototype abstain (``low_confidence``).
+    """
+    encoder = MemoizedEncoder(FakeEncoder(), max_size=10_000)
+    suggest = None
+    if kb_dir is not None:
+        if not (kb_dir / "CURRENT").exists():
+            KnowledgeBase.build([Article(*a) for a in FAKE_ARTICLES], encoder).save(kb_dir)
+        suggest = AnswerSuggester(KnowledgeBase.load(kb_dir, encoder), k=3)
+    return TriagePipeline(
+        classify=CategoryClassifier(make_artifact("category", FAKE_CATEGORIES, encoder.inner,
+                                                  abstain_threshold=abstain_threshold), encoder),
+        urgency=UrgencyScorer(make_artifact("urgency", FAKE_URGENCY, encoder.inner), encoder),
+        sentiment=SentimentScorer(make_artifact("sentiment", FAKE_SENTIMENT, encoder.inner), encoder),
+        suggest=suggest,
+        encoder=encoder,
+    )  # fmt: skip

@@ -63,6 +63,27 @@ class Settings(BaseSettings):
         "`routing_config_dir`/taxonomy.toml.",
     )
 
+    # -- the service (`triage serve`) -------------------------------------------------------------------------
+    triage_wait_seconds: float = Field(
+        default=2.5, ge=0.0, le=30.0,
+        description="How long POST /api/v1/tickets waits for triage before answering with triage_state=pending.",
+    )
+    batch_max: int = Field(default=32, ge=1, le=256, description="Most tickets triaged in one encoder call.")
+    batch_wait_ms: float = Field(
+        default=5.0, ge=0.0, le=1000.0, description="How long a batch waits for more tickets after the first."
+    )
+    worker_threads: int = Field(default=1, ge=0, le=16, description="Triage worker threads per serve process.")
+    sweep_seconds: float = Field(default=10.0, gt=0, description="Escalation sweep period.")
+    reload_seconds: float = Field(
+        default=30.0, ge=0, description="How often the service checks @champion for new models (0: never)."
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body (413 above).")
+    max_batch_tickets: int = Field(default=500, ge=1, description="Most tickets in one POST /api/v1/tickets/batch.")
+    key_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a checked API key is trusted before the store is asked again."
+    )
+    log_format: Literal["json", "text"] = Field(default="json", description="Service log format.")
+
     @field_validator("home", "routing_config_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -99,6 +120,16 @@ def configure_offline_environment() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def export_settings(**values: object) -> None:
+    """Set ``TRIAGE_<NAME>`` environment variables, so a child built from the environment (the uvicorn app factory,
+    a worker process) sees command-line overrides. Clears the cached settings."""
+    for name, value in values.items():
+        if name not in Settings.model_fields:
+            raise KeyError(f"unknown setting {name!r}")
+        os.environ[f"TRIAGE_{name.upper()}"] = str(value)
+    get_settings.cache_clear()
 
 
 @lru_cache

@@ -1,9 +1,21 @@
-"""Ports: abstract interfaces the core needs from the outside world (storage, clocks)."""
+"""Ports: the interfaces the services need from the outside world. Adapters implement them."""
 
 from __future__ import annotations
 
 import abc
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from triage.domain.access import TicketScope
+from triage.domain.agents import AgentStatus
+from triage.domain.calendar import BusinessCalendar
+from triage.domain.escalation import EscalationEvent
+from triage.domain.sla import SlaClock
+from triage.domain.ticket import Ticket
+from triage.kernel.vocabulary import MessageKind, Priority, Role, TicketStatus, TriageState
 
 
 class AgentLoadStore(abc.ABC):
@@ -37,12 +49,22 @@ class AgentLoadStore(abc.ABC):
         """Loads of several agents (override for a single round trip)."""
         return {agent_id: self.load_of(agent_id) for agent_id in agent_ids}
 
+    @abc.abstractmethod
+    def mark_assigned(self, agent_id: str) -> None:
+        """Record that ``agent_id`` just got a ticket (round robin within ties goes to the longest waiting)."""
+
+    @abc.abstractmethod
+    def last_assigned(self, agent_ids: list[str]) -> dict[str, int]:
+        """An increasing stamp of each agent's latest assignment (agents never assigned are missing)."""
+
 
 class InMemoryAgentLoadStore(AgentLoadStore):
     """Thread-safe in-process store; the default for a single router process and for tests."""
 
     def __init__(self) -> None:
         self._loads: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+        self._seq = 0
         self._lock = threading.Lock()
 
     def claim(self, agent_id: str, capacity: int) -> bool:
@@ -63,3 +85,293 @@ class InMemoryAgentLoadStore(AgentLoadStore):
         """Current load of ``agent_id``."""
         with self._lock:
             return self._loads.get(agent_id, 0)
+
+    def mark_assigned(self, agent_id: str) -> None:
+        """Stamp the agent's latest assignment with the next sequence number."""
+        with self._lock:
+            self._seq += 1
+            self._last[agent_id] = self._seq
+
+    def last_assigned(self, agent_ids: list[str]) -> dict[str, int]:
+        """Sequence numbers of the agents' latest assignments."""
+        with self._lock:
+            return {a: self._last[a] for a in agent_ids if a in self._last}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the service stores. Records are plain frozen dataclasses; the SQL adapter maps them to tables.
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """Filters of the ticket list (all optional; combined with AND)."""
+
+    status: TicketStatus | None = None
+    team: str | None = None
+    priority: Priority | None = None
+    breached: bool | None = None
+    assignee: str | None = None
+    triage_state: TriageState | None = None
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    """One page of tickets, newest first, and the cursor of the next page (``None`` on the last)."""
+
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A unit of background work on one ticket, claimed by one worker at a time."""
+
+    id: int
+    kind: str
+    number: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Message:
+    """An entry of a ticket's thread."""
+
+    number: str
+    kind: MessageKind
+    author: str
+    body: str
+    mentions: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who changed what, when, with the values before and after."""
+
+    at: datetime
+    actor: str
+    action: str
+    number: str | None
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A stored API key: never the key itself, only its hash."""
+
+    id: str
+    name: str
+    role: Role
+    teams: frozenset[str]
+    agent_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredVector:
+    """A ticket's embedding in the similar-ticket memory."""
+
+    row_id: int
+    number: str
+    customer_id: str
+    created_at: datetime
+    vector: bytes
+
+
+@dataclass(frozen=True)
+class StoredClock:
+    """A ticket's SLA clock and what the scheduler needs to know about it."""
+
+    clock: SlaClock
+    fired: frozenset[tuple[int, str]]
+
+
+class TicketRepository(abc.ABC):
+    """Tickets, stored and found by number."""
+
+    @abc.abstractmethod
+    def add(self, ticket: Ticket) -> Ticket:
+        """Store a new ticket and give it its number (``ticket.id`` and ``ticket.number`` are set)."""
+
+    @abc.abstractmethod
+    def get(self, number: str, *, for_update: bool = False) -> Ticket | None:
+        """The ticket, or ``None``. ``for_update`` locks its row until the unit of work ends."""
+
+    @abc.abstractmethod
+    def save(self, ticket: Ticket) -> None:
+        """Write back a ticket's changed fields."""
+
+    @abc.abstractmethod
+    def list(
+        self, scope: TicketScope, filters: TicketFilter, *, cursor: str | None, limit: int, now: datetime
+    ) -> TicketPage:
+        """Tickets in ``scope`` matching ``filters``, newest first, ``limit`` per page."""
+
+    @abc.abstractmethod
+    def open_for_agent(self, agent_id: str) -> list[Ticket]:
+        """Open tickets assigned to ``agent_id``."""
+
+
+class IdempotencyStore(abc.ABC):
+    """Remembers which ticket an idempotency key created, and the body it came with."""
+
+    @abc.abstractmethod
+    def find(self, principal_id: str, key: str) -> tuple[str, str] | None:
+        """``(request hash, ticket number)`` of an earlier request with this key, or ``None``."""
+
+    @abc.abstractmethod
+    def remember(self, principal_id: str, key: str, request_hash: str, number: str, *, at: datetime) -> None:
+        """Record the key. Raises :class:`~triage.kernel.errors.Conflict` if another request took it first."""
+
+
+class JobQueue(abc.ABC):
+    """Durable background jobs. Claims are exclusive: a job runs in one worker at a time."""
+
+    @abc.abstractmethod
+    def enqueue(self, kind: str, number: str, *, at: datetime) -> None:
+        """Queue a job for ``number`` to run from ``at``."""
+
+    @abc.abstractmethod
+    def claim(self, kind: str, worker: str, *, limit: int, lease: timedelta, now: datetime) -> list[Job]:
+        """Take up to ``limit`` due jobs (and jobs whose holder's lease ran out) for ``lease``."""
+
+    @abc.abstractmethod
+    def complete(self, job: Job, worker: str, *, now: datetime) -> bool:
+        """Mark done; ``False`` when ``worker`` no longer holds the claim (its results must be dropped)."""
+
+    @abc.abstractmethod
+    def retry(self, job: Job, worker: str, *, error: str, run_after: datetime | None, now: datetime) -> None:
+        """Give a failed job back for another try at ``run_after``, or mark it failed for good (``None``)."""
+
+    @abc.abstractmethod
+    def release_claims(self, worker: str) -> int:
+        """Put every job ``worker`` holds back in the queue (graceful shutdown); returns how many."""
+
+    @abc.abstractmethod
+    def depth(self, kind: str, *, now: datetime) -> tuple[int, float]:
+        """Queued jobs of ``kind`` and the age in seconds of the oldest."""
+
+    @abc.abstractmethod
+    def has_pending(self, kind: str, number: str) -> bool:
+        """Whether a job of ``kind`` for ``number`` is still queued or running."""
+
+
+class SlaStore(abc.ABC):
+    """SLA clocks and the escalations they fired."""
+
+    @abc.abstractmethod
+    def put(self, number: str, clock: SlaClock, *, next_check_at: datetime | None, now: datetime) -> None:
+        """Store (or replace) a ticket's clock; the scheduler looks at it again at ``next_check_at``."""
+
+    @abc.abstractmethod
+    def get(self, number: str, calendars: Mapping[str, BusinessCalendar]) -> StoredClock | None:
+        """The clock of ``number`` (its calendar resolved by name) and the escalations it fired."""
+
+    @abc.abstractmethod
+    def due(self, now: datetime, *, limit: int) -> list[str]:
+        """Numbers of tickets whose clock must be looked at now (rows locked, skipping locked ones)."""
+
+    @abc.abstractmethod
+    def record_escalation(self, event: EscalationEvent) -> bool:
+        """Store a fired escalation; ``False`` if that level already fired for that cycle (a no-op)."""
+
+    @abc.abstractmethod
+    def escalations(self, number: str) -> list[EscalationEvent]:
+        """Every escalation of ``number``, oldest first."""
+
+
+class MessageLog(abc.ABC):
+    """Tickets' threads."""
+
+    @abc.abstractmethod
+    def add(self, message: Message) -> None: ...
+
+    @abc.abstractmethod
+    def thread(self, number: str) -> list[Message]: ...
+
+
+class AuditLog(abc.ABC):
+    """Append-only audit trail."""
+
+    @abc.abstractmethod
+    def record(self, entry: AuditEntry) -> None: ...
+
+    @abc.abstractmethod
+    def entries(self, number: str) -> list[AuditEntry]: ...
+
+
+class KeyStore(abc.ABC):
+    """API keys, stored as hashes."""
+
+    @abc.abstractmethod
+    def add(self, record: KeyRecord, key_hash: str) -> None: ...
+
+    @abc.abstractmethod
+    def by_hash(self, key_hash: str) -> KeyRecord | None: ...
+
+    @abc.abstractmethod
+    def all(self) -> list[KeyRecord]: ...
+
+    @abc.abstractmethod
+    def revoke(self, key_id: str, *, at: datetime) -> bool: ...
+
+
+class PresenceStore(abc.ABC):
+    """Agents' manual presence overrides (``None`` follows the shifts)."""
+
+    @abc.abstractmethod
+    def presence(self) -> dict[str, AgentStatus]: ...
+
+    @abc.abstractmethod
+    def set_presence(self, agent_id: str, status: AgentStatus | None) -> None: ...
+
+
+class VectorMemory(abc.ABC):
+    """Embeddings of recent tickets, for similar-ticket and repeat-contact detection across processes."""
+
+    @abc.abstractmethod
+    def add(self, number: str, *, customer_id: str, encoder_id: str, vector: bytes, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def since(self, after_id: int, *, not_before: datetime, encoder_id: str) -> list[StoredVector]:
+        """Vectors stored after row ``after_id``, of tickets created from ``not_before`` on, oldest first."""
+
+
+class Leases(abc.ABC):
+    """Named, expiring locks for periodic work that one worker at a time should do."""
+
+    @abc.abstractmethod
+    def acquire(self, name: str, holder: str, *, ttl: timedelta, now: datetime) -> bool: ...
+
+    @abc.abstractmethod
+    def release(self, name: str, holder: str) -> None: ...
+
+
+class UnitOfWork(abc.ABC):
+    """One transaction over every store: ``with uow: ...; uow.commit()``. Leaving without commit rolls back."""
+
+    tickets: TicketRepository
+    idempotency: IdempotencyStore
+    jobs: JobQueue
+    sla: SlaStore
+    messages: MessageLog
+    audit: AuditLog
+    keys: KeyStore
+    agents: AgentLoadStore
+    presence: PresenceStore
+    vectors: VectorMemory
+    leases: Leases
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...

@@ -1,14 +1,16 @@
+"""Agent capacity under concurrent routers: the conditional UPDATE never overfills an agent (SQLite, PostgreSQL)."""
+
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from triage.adapters.sql_agent_loads import SqlAgentLoadStore, agent_loads
+from tests.integration.conftest import new_database
+from triage.adapters.sql.engine import make_engine
+from triage.adapters.sql.unit_of_work import SqlUnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -17,61 +19,49 @@ CLAIMS_PER_THREAD = 10
 CAPACITY = 7
 
 
-def race_for_one_agent(store: SqlAgentLoadStore, agent_id: str) -> int:
-    """Many threads claim the same agent at once; returns how many claims succeeded."""
-    wins = []
+def claim(engine, agent_id: str, capacity: int = CAPACITY) -> bool:  # noqa: ANN001
+    with SqlUnitOfWork(engine) as uow:
+        won = uow.agents.claim(agent_id, capacity)
+        uow.commit()
+        return won
+
+
+def test_threads_racing_for_one_agent_never_exceed_capacity(database_url: str) -> None:
+    engine = make_engine(database_url)
+    agent_id = f"agent-{uuid.uuid4().hex[:8]}"
+    wins: list[int] = []
     barrier = threading.Barrier(THREADS)
 
     def worker() -> None:
         barrier.wait()
-        for _ in range(CLAIMS_PER_THREAD):
-            if store.claim(agent_id, CAPACITY):
-                wins.append(1)
+        wins.extend(1 for _ in range(CLAIMS_PER_THREAD) if claim(engine, agent_id))
 
     threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(wins)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == CAPACITY
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.agents.load_of(agent_id) == CAPACITY
+        uow.agents.release(agent_id)
+        assert uow.agents.load_of(agent_id) == CAPACITY - 1
+        for _ in range(CAPACITY + 3):
+            uow.agents.release(agent_id)
+        assert uow.agents.load_of(agent_id) == 0  # never below zero
+        assert uow.agents.loads([agent_id, "unknown"]) == {agent_id: 0, "unknown": 0}
+        uow.agents.mark_assigned(agent_id)
+        uow.agents.mark_assigned("other")
+        stamps = uow.agents.last_assigned([agent_id, "other", "never"])
+        assert set(stamps) == {agent_id, "other"} and stamps["other"] > stamps[agent_id]
+        uow.commit()
+    engine.dispose()
 
 
-def check_store(store: SqlAgentLoadStore) -> None:
-    agent_id = f"agent-{uuid.uuid4().hex[:8]}"
-    assert race_for_one_agent(store, agent_id) == CAPACITY
-    assert store.load_of(agent_id) == CAPACITY
-    store.release(agent_id)
-    assert store.load_of(agent_id) == CAPACITY - 1
-    assert store.claim(agent_id, CAPACITY)
-    assert not store.claim(agent_id, CAPACITY)
-    for _ in range(CAPACITY + 3):
-        store.release(agent_id)
-    assert store.load_of(agent_id) == 0  # never below zero
-    assert store.loads([agent_id, "unknown"]) == {agent_id: 0, "unknown": 0}
-
-
-def test_threads_racing_on_sqlite_never_exceed_capacity(tmp_path: Path):
-    store = SqlAgentLoadStore.from_url(f"sqlite:///{tmp_path / 'loads.db'}")
-    check_store(store)
-
-
-def test_two_stores_on_one_sqlite_file_share_the_limit(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'loads.db'}"
-    first, second = SqlAgentLoadStore.from_url(url), SqlAgentLoadStore.from_url(url)
-    wins = sum(store.claim("shared", 3) for store in (first, second, first, second, first))
-    assert wins == 3 and second.load_of("shared") == 3
-
-
-@pytest.mark.postgres
-def test_threads_racing_on_postgres_never_exceed_capacity():
-    url = os.environ.get("TRIAGE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("set TRIAGE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@localhost/triage_test) to run")
-    engine = create_engine(url, pool_size=THREADS, max_overflow=4)
-    try:
-        store = SqlAgentLoadStore(engine)
-        check_store(store)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DELETE FROM {agent_loads.name} WHERE agent_id LIKE 'agent-%'"))
-        engine.dispose()
+def test_two_engines_on_one_sqlite_file_share_the_limit(tmp_path: Path) -> None:
+    url, _ = new_database("sqlite", tmp_path)
+    first, second = make_engine(url), make_engine(url)
+    wins = sum(claim(engine, "shared", 3) for engine in (first, second, first, second, first))
+    assert wins == 3
+    with SqlUnitOfWork(second, read_only=True) as uow:
+        assert uow.agents.load_of("shared") == 3

@@ -30,22 +30,27 @@ def _board() -> RoutingBoard:
     return RoutingBoard(agents=[AGENT], policy=RoutingPolicy(taxonomy=TAXONOMY))
 
 
+def _route(ticket: Ticket, result: TriageResult):
+    board = _board()
+    return route_triaged(ticket, result, triage_queue="triage", route=lambda t: board.route(t, now=NOW))
+
+
 def test_a_triaged_ticket_takes_the_triage_fields_and_goes_to_the_agent_with_the_skill() -> None:
     ticket = Ticket("T1", customer=Customer("C1"))
-    assignment = route_triaged(ticket, _result("hr/payroll"), board=_board(), now=NOW)
+    assignment = _route(ticket, _result("hr/payroll"))
     assert assignment.agent_id == "ana" and assignment.team == "people"
     assert (ticket.category, ticket.priority, ticket.language, ticket.anger) == ("hr/payroll", Priority.P3, "en", 0.2)
 
 
 def test_an_abstained_category_goes_to_the_triage_queue_with_the_reason() -> None:
     ticket = Ticket("T2")
-    assignment = route_triaged(ticket, _result("hr/payroll", abstained=True, reason="low_confidence"), board=_board(), now=NOW)
+    assignment = _route(ticket, _result("hr/payroll", abstained=True, reason="low_confidence"))
     assert assignment.queued and assignment.team == "triage"
     assert "category abstained (low_confidence)" in assignment.reasons[0]
     assert ticket.category is None
 
 
 def test_a_label_the_taxonomy_does_not_route_is_queued_for_triage_never_dropped() -> None:
-    assignment = route_triaged(Ticket("T3"), _result("facilities/parking"), board=_board(), now=NOW)
+    assignment = _route(Ticket("T3"), _result("facilities/parking"))
     assert assignment.queued and assignment.team == "triage"
     assert assignment.reasons[0] == "category 'facilities/parking' is not in the taxonomy"

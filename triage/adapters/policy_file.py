@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,11 @@ from triage.adapters.taxonomy_file import load_taxonomy
 from triage.adapters.toml_file import TomlFile
 from triage.domain.agents import Agent, Shift, Team
 from triage.domain.calendar import BusinessCalendar
+from triage.domain.desk import RoutingConfig
 from triage.domain.escalation import EscalationRule
 from triage.domain.routing import DEFAULT_MIN_SKILL_LEVEL, RoutingPolicy
-from triage.domain.sla import METRICS, SlaClock, SlaPolicy, SlaTarget
+from triage.domain.sla import METRICS, SlaPolicy, SlaTarget
 from triage.domain.taxonomy import Taxonomy
-from triage.domain.ticket import Ticket
 from triage.kernel.vocabulary import SPOKEN_LANGUAGES, Priority, Tier
 
 FILES = ("teams.toml", "agents.toml", "routing.toml", "calendars.toml", "sla.toml", "taxonomy.toml")
@@ -34,40 +33,6 @@ LANGUAGES = tuple(lang.value for lang in SPOKEN_LANGUAGES)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NOTIFY = ("assignee", "team_lead", "director")
 _WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
-
-
-@dataclass(frozen=True)
-class RoutingConfig:
-    """Everything routing and SLA need, validated and cross-checked."""
-
-    teams: Mapping[str, Team]
-    agents: tuple[Agent, ...]
-    policy: RoutingPolicy
-    calendars: Mapping[str, BusinessCalendar]
-    sla: SlaPolicy
-    escalation: tuple[EscalationRule, ...]
-    source: Path = field(default=Path("config"))
-
-    @property
-    def taxonomy(self) -> Taxonomy:
-        """The category taxonomy routing follows."""
-        return self.policy.taxonomy
-
-    def calendar_for(self, target: SlaTarget) -> BusinessCalendar:
-        """The business calendar a target is counted on."""
-        return self.calendars[target.calendar]
-
-    def clock_for(self, ticket: Ticket, *, started_at: datetime | None = None) -> SlaClock:
-        """A fresh SLA clock for ``ticket`` with its matrix target and calendar.
-
-        Raises:
-            ValueError: If neither ``started_at`` nor ``ticket.created_at`` is given.
-        """
-        start = started_at or ticket.created_at
-        if start is None:
-            raise ValueError(f"ticket {ticket.id}: need started_at or created_at to start an SLA clock")
-        target = self.sla.target_for(priority=ticket.priority, tier=ticket.tier, category=ticket.category)
-        return SlaClock(ticket_id=ticket.id, target=target, calendar=self.calendar_for(target), started_at=start)
 
 
 def load_routing_config(config_dir: Path | str, *, taxonomy_file: Path | str | None = None) -> RoutingConfig:

@@ -26,6 +26,10 @@ COMMANDS: dict[str, str] = {
     "demo": "set up the embedded defaults (models, KB) on demo data and triage sample tickets",
     "kb": "knowledge base: build, add, search, evaluate",
     "simulate": "simulate the help desk: routing policies, SLA attainment, utilisation, staffing what-ifs",
+    "serve": "run the HTTP API and the background workers",
+    "worker": "run the background workers alone (scale-out)",
+    "db": "database schema: upgrade, status",
+    "keys": "API keys: create, list, revoke",
 }
 
 

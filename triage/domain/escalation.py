@@ -80,7 +80,7 @@ class Escalator:
     rules: Sequence[EscalationRule] = DEFAULT_RULES
     recipients: dict[str, str | None] = field(default_factory=dict)
     history: list[EscalationEvent] = field(default_factory=list)
-    _fired: set[tuple[int, str]] = field(default_factory=set, repr=False)
+    fired: set[tuple[int, str]] = field(default_factory=set, repr=False)  # (cycle, rule) already fired
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def evaluate(self, now: datetime) -> list[EscalationEvent]:
@@ -105,12 +105,12 @@ class Escalator:
         with self._lock:
             for rule in self.rules:
                 key = (cycle.number, rule.name)
-                if key in self._fired or rule.metric in cycle.stopped:
+                if key in self.fired or rule.metric in cycle.stopped:
                     continue
                 threshold = rule.threshold(clock.target.for_metric(rule.metric))
                 if threshold is None or clock.elapsed(now, rule.metric) < threshold:
                     continue
-                self._fired.add(key)
+                self.fired.add(key)
                 new.append(
                     EscalationEvent(
                         ticket_id=clock.ticket_id,
@@ -126,6 +126,21 @@ class Escalator:
             new.sort(key=lambda e: e.threshold_at)
             self.history.extend(new)
         return new
+
+    def next_due(self) -> datetime | None:
+        """When the next rule of the current cycle reaches its threshold; ``None`` when none is left to fire or
+        the clock is paused short of every remaining threshold. (It fires at the first evaluation from then on
+        while the calendar is open.)"""
+        cycle = self.clock.cycle
+        instants = []
+        for rule in self.rules:
+            if (cycle.number, rule.name) in self.fired or rule.metric in cycle.stopped:
+                continue
+            threshold = rule.threshold(self.clock.target.for_metric(rule.metric))
+            at = self.clock.instant_of(threshold) if threshold is not None else None
+            if at is not None:
+                instants.append(at)
+        return min(instants, default=None)
 
     def _threshold_instant(self, threshold: timedelta, now: datetime) -> datetime:
         """When the cycle's counted time reached ``threshold`` (``now`` if it cannot be placed)."""

@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from triage.kernel.errors import IllegalTransition
-from triage.kernel.vocabulary import OPEN_STATUSES, Channel, Priority, TicketStatus, Tier
+from triage.kernel.vocabulary import OPEN_STATUSES, Channel, Priority, TicketStatus, Tier, TriageState
 
 _S = TicketStatus
-#: Where each status may go. ``assigned → new`` hands a ticket back to its queue (agent offline);
+#: Where each status may go. ``assigned``/``in_progress → new`` hands a ticket back to its queue (agent offline);
 #: ``resolved → in_progress`` is a reopen; ``closed`` is final (a later reply opens a follow-up ticket).
 TRANSITIONS: Mapping[TicketStatus, tuple[TicketStatus, ...]] = {
     _S.NEW: (_S.ASSIGNED, _S.IN_PROGRESS, _S.PENDING_CUSTOMER, _S.RESOLVED),
     _S.ASSIGNED: (_S.NEW, _S.IN_PROGRESS, _S.PENDING_CUSTOMER, _S.RESOLVED),
-    _S.IN_PROGRESS: (_S.ASSIGNED, _S.PENDING_CUSTOMER, _S.RESOLVED),
+    _S.IN_PROGRESS: (_S.NEW, _S.ASSIGNED, _S.PENDING_CUSTOMER, _S.RESOLVED),
     _S.PENDING_CUSTOMER: (_S.IN_PROGRESS, _S.RESOLVED),
     _S.RESOLVED: (_S.IN_PROGRESS, _S.CLOSED),
     _S.CLOSED: (),
@@ -43,8 +44,9 @@ class Customer:
 class Ticket:
     """A support ticket. Equality and hashing follow ``id``: two objects with one id are the same ticket.
 
-    The triage fields (``language``, ``category``, ``priority``, ``anger``) are empty until triage fills them;
-    routing and SLA need ``category`` and ``priority``.
+    Once stored, ``id`` and ``number`` are the human-readable ticket number. The triage fields (``language``,
+    ``category``, ``priority``, ``anger``, ``triage``) are empty until triage fills them; routing and SLA need
+    ``category`` and ``priority``.
     """
 
     id: str
@@ -62,10 +64,28 @@ class Ticket:
     repeat_contacts: int = 0  # earlier tickets of this customer about the same problem
     team: str | None = None
     assignee: str | None = None
+    # -- what the service adds around the entity --------------------------------------------------------------
+    triage_state: TriageState = TriageState.PENDING
+    requested_language: str | None = None  # the language the submitter declared, if any
+    urgency_score: float | None = None
+    triage: Mapping[str, Any] | None = None  # the full triage result as plain data, with its model versions
+    assignment_reasons: tuple[str, ...] = ()
+    repeat_of: str | None = None
+    parent: str | None = None  # the ticket this one is a sub-task of
+    merged_into: str | None = None
+    submitted_by: str | None = None  # id of the key or user that submitted it
+    updated_at: datetime | None = None
+    accepted_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    solution: str | None = None
+    csat: int | None = None
 
     def __post_init__(self) -> None:
         self.channel = Channel(self.channel)
         self.status = TicketStatus(self.status)
+        self.triage_state = TriageState(self.triage_state)
         if self.priority is not None:
             self.priority = Priority(self.priority)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from kb_index.knowledge_base import KnowledgeBase
 from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
-from models.loading import ModelArtifact, load_artifact
+from models.loading import ModelArtifact, load_artifact, load_card
+from models.registry import registered_version
 from triage.config import Settings
 from triage.engine.pipeline import TriagePipeline
 from triage.engine.stages.classify import CategoryClassifier
@@ -54,3 +56,21 @@ def _knowledge_base_stage(settings: Settings, encoder: SentenceEncoder) -> Answe
         logger.info("no knowledge base at %s; suggestions are off", folder)
         return None
     return AnswerSuggester(KnowledgeBase.load(folder, encoder=encoder))
+
+
+TASKS = ("category", "urgency", "sentiment")
+
+
+def configured_versions(settings: Settings) -> dict[str, str]:
+    """The model version each task's URI points at now (``triage-category/4``), for hot reload.
+
+    A ``models:/`` URI is resolved in the registry (a cheap query); a folder gives its card's version.
+    """
+    versions = {}
+    for task in TASKS:
+        uri = settings.model_uri(task)
+        if uri.startswith("models:/"):
+            versions[task] = registered_version(uri, tracking_uri=settings.resolved_mlflow_uri)
+        else:
+            versions[task] = load_card(Path(uri)).version
+    return versions

@@ -8,7 +8,9 @@ returns exactly what per-ticket calls return.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from kb_index.ranking import Suggestion
 from models.encoder import SentenceEncoder
@@ -22,6 +24,10 @@ from triage.kernel.errors import InvalidTicket
 from triage.kernel.language import detect_language
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: ``observer(stage, seconds, batch_size)``.
+StageObserver = Callable[[str, float, int], None]
 
 #: Default limit on subject + body, in characters (see Settings.max_text_chars).
 DEFAULT_MAX_CHARS = 20_000
@@ -64,12 +70,14 @@ class TriagePipeline:
         suggest: Stage[tuple[Suggestion, ...]] | None = None,
         encoder: SentenceEncoder | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
+        observer: StageObserver | None = None,
     ) -> None:
         """Args:
         classify, urgency, sentiment: Fitted stages sharing one memoised encoder.
         suggest: Optional knowledge-base stage; when it fails, the result is ``degraded``.
         encoder: The shared encoder; ``batch`` warms it with all texts in one pass.
         max_chars: Longest accepted text.
+        observer: Told how long each stage of each batch took (``encode``, ``category``, ...), e.g. for metrics.
         """
         self.classify = classify
         self.urgency = urgency
@@ -77,6 +85,7 @@ class TriagePipeline:
         self.suggest = suggest
         self.encoder = encoder
         self.max_chars = max_chars
+        self.observer = observer
 
     @property
     def model_versions(self) -> dict[str, str]:
@@ -111,11 +120,11 @@ class TriagePipeline:
         if not clean:
             return []
         if self.encoder is not None:
-            self.encoder.encode(clean)  # one pass fills the shared memo
-        categories = self.classify.batch(clean)
-        sentiments = self.sentiment.batch(clean)
-        urgencies = self.urgency.batch(clean)
-        suggestions, warnings = self._suggest(clean)
+            self._timed("encode", len(clean), self.encoder.encode, clean)  # one pass fills the shared memo
+        categories = self._timed("category", len(clean), self.classify.batch, clean)
+        sentiments = self._timed("sentiment", len(clean), self.sentiment.batch, clean)
+        urgencies = self._timed("urgency", len(clean), self.urgency.batch, clean)
+        suggestions, warnings = self._timed("suggest", len(clean), self._suggest, clean)
         context = tickets or [None] * len(clean)
         return [
             TriageResult(
@@ -132,6 +141,14 @@ class TriagePipeline:
                 clean, categories, sentiments, urgencies, suggestions, context, strict=True
             )
         ]
+
+    def _timed(self, stage: str, size: int, step: Callable[[list[str]], T], texts: list[str]) -> T:
+        if self.observer is None:
+            return step(texts)
+        started = time.perf_counter()
+        out = step(texts)
+        self.observer(stage, time.perf_counter() - started, size)
+        return out
 
     def _suggest(self, texts: list[str]) -> tuple[list[tuple[Suggestion, ...]], tuple[str, ...]]:
         if self.suggest is None:

@@ -16,6 +16,10 @@ class InvalidTicket(TriageError, ValueError):
     """A ticket's text or metadata cannot be triaged (empty, too long, wrong type)."""
 
 
+class InvalidRequest(TriageError, ValueError):
+    """A request parameter is unusable (a cursor this service did not issue, a limit out of range...)."""
+
+
 class InvalidDataset(TriageError, ValueError):
     """A training or evaluation file is unusable (missing column, one class, unknown label...)."""
 
@@ -49,3 +53,23 @@ class IllegalTransition(TriageError, ValueError):
         self.current = current
         self.requested = requested
         self.allowed = allowed
+
+
+class NotFound(TriageError, LookupError):
+    """The thing asked for does not exist, or the caller may not see it (the two look the same on purpose)."""
+
+
+class Conflict(TriageError, ValueError):
+    """The request contradicts stored state, e.g. an idempotency key replayed with a different body."""
+
+
+class KeyTaken(Conflict):
+    """A concurrent request took the same idempotency key first; retrying finds its ticket."""
+
+
+class PermissionDenied(TriageError, PermissionError):
+    """The caller's role may not do this at all (not about one ticket: those are ``NotFound``)."""
+
+
+class NotReady(TriageError, RuntimeError):
+    """The service cannot serve yet: models loading, database not migrated or unreachable."""

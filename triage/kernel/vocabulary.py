@@ -77,6 +77,32 @@ OPEN_STATUSES: frozenset[TicketStatus] = frozenset(
 )
 
 
+class TriageState(enum.StrEnum):
+    """Whether the models have looked at a ticket yet."""
+
+    PENDING = "pending"  # persisted, waiting in the triage queue
+    DONE = "done"  # triaged and routed
+    FAILED = "failed"  # triage gave up after its retries; a person must look
+
+
+class Role(enum.StrEnum):
+    """What an API key or user may do."""
+
+    INTAKE = "intake"  # submits tickets, reads only what it submitted
+    AGENT = "agent"  # works their own and their team's tickets
+    MANAGER = "manager"  # sees and manages their teams' tickets
+    ADMIN = "admin"  # everything, plus keys and configuration
+
+
+class MessageKind(enum.StrEnum):
+    """An entry in a ticket's thread."""
+
+    CUSTOMER = "customer"  # from the customer (the first one is the ticket's body)
+    REPLY = "reply"  # an agent's public reply to the customer
+    NOTE = "note"  # an internal note, never shown to the customer
+    SYSTEM = "system"  # written by the service (merges, escalations)
+
+
 def parse_enum(enum_type: type[enum.StrEnum], value: object, *, what: str) -> enum.StrEnum:
     """``enum_type(value)``, or a ``ValueError`` that names ``what`` and lists the allowed values."""
     try:

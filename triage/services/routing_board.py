@@ -19,6 +19,32 @@ from triage.kernel.vocabulary import Priority
 from triage.ports import AgentLoadStore, InMemoryAgentLoadStore
 
 
+def claim_assignment(
+    ticket: Ticket,
+    agents: list[Agent],
+    policy: RoutingPolicy,
+    store: AgentLoadStore,
+    *,
+    now: datetime,
+    strategy: Strategy = Strategy.SKILLS,
+) -> Assignment:
+    """Rank the eligible agents and take a slot of the best one that still has room, else explain the queue.
+
+    ``store.claim`` is the arbiter: another router may take the last slot between reading loads and claiming.
+    """
+    ids = [a.id for a in agents]
+    candidates, rejections = rank_candidates(
+        ticket, agents, policy, now=now, loads=store.loads(ids), last_assigned=store.last_assigned(ids), strategy=strategy
+    )
+    team = policy.team_for(ticket)
+    for candidate in candidates:
+        if store.claim(candidate.agent.id, candidate.agent.capacity):
+            store.mark_assigned(candidate.agent.id)
+            return Assignment(ticket.id, team, candidate.agent.id, candidate.reasons)
+        rejections.append(f"1 {candidate.agent.id} filled concurrently")
+    return Assignment(ticket.id, team, None, queue_reasons(ticket, policy, rejections))
+
+
 def _priority_rank(ticket: Ticket) -> int:
     return ticket.priority.rank if ticket.priority is not None else len(Priority)
 
@@ -53,8 +79,6 @@ class RoutingBoard:
     _roster: dict[str, Agent] = field(init=False, repr=False)
     _open: dict[str, _Open] = field(default_factory=dict, init=False, repr=False)
     _queues: dict[str, list[Ticket]] = field(default_factory=dict, init=False, repr=False)
-    _last: dict[str, int] = field(default_factory=dict, init=False, repr=False)
-    _seq: int = field(default=0, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -78,21 +102,12 @@ class RoutingBoard:
                 held = self._open[ticket.id]
                 return Assignment(ticket.id, self.policy.team_for(ticket), held.agent_id, ("already assigned",))
             agents = [a for a in self._roster.values() if a.id not in exclude]
-            loads = self.store.loads([a.id for a in agents])
-            candidates, rejections = rank_candidates(
-                ticket, agents, self.policy, now=now, loads=loads, last_assigned=self._last, strategy=self.strategy
-            )
-            team = self.policy.team_for(ticket)
-            for cand in candidates:
-                # Another process may have taken the last slot since we read loads: claim is the arbiter.
-                if self.store.claim(cand.agent.id, cand.agent.capacity):
-                    self._seq += 1
-                    self._last[cand.agent.id] = self._seq
-                    self._open[ticket.id] = _Open(ticket=ticket, agent_id=cand.agent.id)
-                    return Assignment(ticket.id, team, cand.agent.id, cand.reasons)
-                rejections.append(f"1 {cand.agent.id} filled concurrently")
-            self._queues.setdefault(team, []).append(ticket)
-            return Assignment(ticket.id, team, None, queue_reasons(ticket, self.policy, rejections))
+            assignment = claim_assignment(ticket, agents, self.policy, self.store, now=now, strategy=self.strategy)
+            if assignment.queued:
+                self._queues.setdefault(assignment.team, []).append(ticket)
+            else:
+                self._open[ticket.id] = _Open(ticket=ticket, agent_id=assignment.agent_id)  # type: ignore[arg-type]
+            return assignment
 
     def start(self, ticket_id: str) -> None:
         """The assignee started work; the ticket will no longer be moved by :meth:`reassign_from`."""
@@ -145,14 +160,14 @@ class RoutingBoard:
                 ),
             )
             loads = {agent_id: self.store.load_of(agent_id)}
+            last = self.store.last_assigned([agent_id])
             for team, _i, ticket in waiting:
                 found, _ = rank_candidates(
-                    ticket, [agent], self.policy, now=now, loads=loads, last_assigned=self._last, strategy=self.strategy
+                    ticket, [agent], self.policy, now=now, loads=loads, last_assigned=last, strategy=self.strategy
                 )
                 if found and self.store.claim(agent_id, agent.capacity):
                     self._queues[team].remove(ticket)
-                    self._seq += 1
-                    self._last[agent_id] = self._seq
+                    self.store.mark_assigned(agent_id)
                     self._open[ticket.id] = _Open(ticket=ticket, agent_id=agent_id)
                     return Assignment(ticket.id, team, agent_id, (*found[0].reasons, "pulled from queue"))
             return None

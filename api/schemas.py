@@ -1,0 +1,373 @@
+"""HTTP schemas: what the API accepts (``...Create``, strict: unknown fields are refused) and returns (``...Public``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.domain.agents import AgentStatus
+from triage.domain.escalation import EscalationEvent
+from triage.domain.ticket import Ticket
+from triage.kernel.vocabulary import Channel, MessageKind, Priority, Role, TicketStatus, Tier, TriageState
+from triage.ports import AuditEntry, KeyRecord, Message
+from triage.services.queries import SlaStatus, TicketDetails
+
+#: Longest subject accepted (the body's limit is the service's ``TRIAGE_MAX_TEXT_CHARS``).
+SUBJECT_MAX = 500
+TEXT_HARD_MAX = 200_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class CustomerIn(Strict):
+    id: str = Field(min_length=1, max_length=200, description="Your identifier of the customer.")
+    tier: Tier = Field(default=Tier.STANDARD, description="`vip` tightens the SLA and can need a senior agent.")
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class TicketCreate(Strict):
+    """A new ticket. Send a subject, a body, or both."""
+
+    subject: str = Field(default="", max_length=SUBJECT_MAX)
+    body: str = Field(default="", max_length=TEXT_HARD_MAX)
+    channel: Channel = Channel.API
+    customer: CustomerIn
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$", description="e.g. `en`, `zh`")
+
+
+class TicketsBatchCreate(Strict):
+    tickets: list[TicketCreate] = Field(min_length=1, description="Up to `TRIAGE_MAX_BATCH_TICKETS` tickets.")
+
+
+class TriageRequest(Strict):
+    """Text to triage without storing a ticket (for pipelines that keep tickets elsewhere)."""
+
+    subject: str = Field(default="", max_length=SUBJECT_MAX)
+    body: str = Field(default="", max_length=TEXT_HARD_MAX)
+    customer: CustomerIn | None = None
+    channel: Channel = Channel.API
+
+
+class StatusChange(Strict):
+    status: TicketStatus
+
+
+class MessageCreate(Strict):
+    kind: MessageKind = Field(description="`reply` (to the customer), `note` (internal, @mentions), `customer`.")
+    body: str = Field(min_length=1, max_length=TEXT_HARD_MAX)
+
+
+class ResolveRequest(Strict):
+    solution: str | None = Field(default=None, max_length=TEXT_HARD_MAX, description="Filed in the knowledge base.")
+
+
+class ReassignRequest(Strict):
+    agent_id: str | None = Field(default=None, max_length=100)
+    team: str | None = Field(default=None, max_length=100)
+
+
+class ClassifyRequest(Strict):
+    category: str | None = Field(default=None, max_length=200)
+    priority: Priority | None = None
+
+
+class CsatRequest(Strict):
+    score: int = Field(ge=1, le=5)
+
+
+class MergeRequest(Strict):
+    into: str = Field(min_length=1, max_length=32, description="The ticket number to keep.")
+
+
+class SubtaskCreate(Strict):
+    team: str = Field(min_length=1, max_length=100)
+    subject: str = Field(default="", max_length=SUBJECT_MAX)
+    body: str = Field(default="", max_length=TEXT_HARD_MAX)
+
+
+class PresenceChange(Strict):
+    status: AgentStatus | None = Field(description="`online`, `away`, `offline`, or null to follow the shifts.")
+
+
+class KeyCreate(Strict):
+    role: Role
+    name: str = Field(default="", max_length=200)
+    teams: list[str] = Field(default_factory=list)
+    agent_id: str | None = Field(default=None, max_length=100)
+
+
+# ----------------------------------------------------------------------------------------------------------- out
+class CustomerPublic(BaseModel):
+    id: str
+    tier: Tier
+    email: str | None
+
+
+class LabelConfidence(BaseModel):
+    label: str
+    confidence: float
+
+
+class CategoryPublic(BaseModel):
+    label: str = Field(description="The model's best label; only a hint when `abstained`.")
+    confidence: float
+    abstained: bool
+    abstain_reason: str | None
+    alternatives: list[LabelConfidence]
+    model_version: str
+
+
+class SignalPublic(BaseModel):
+    source: str
+    detail: str
+    weight: float
+
+
+class UrgencyPublic(BaseModel):
+    level: Priority
+    score: float
+    signals: list[SignalPublic]
+    model_version: str
+
+
+class SentimentPublic(BaseModel):
+    label: str
+    confidence: float
+    anger: float
+    model_version: str
+
+
+class LanguagePublic(BaseModel):
+    code: str
+    confidence: float
+
+
+class SuggestionPublic(BaseModel):
+    article_id: str
+    title: str
+    score: float
+    snippet: str
+    source: str
+
+
+class SimilarPublic(BaseModel):
+    number: str
+    similarity: float
+    duplicate: bool
+
+
+class TriagePublic(BaseModel):
+    category: CategoryPublic
+    urgency: UrgencyPublic
+    sentiment: SentimentPublic
+    language: LanguagePublic
+    suggestions: list[SuggestionPublic]
+    similar: list[SimilarPublic] = Field(default_factory=list)
+    repeat_of: str | None = None
+    model_versions: dict[str, str]
+    degraded: bool
+    warnings: list[str]
+
+
+class AssignmentPublic(BaseModel):
+    team: str | None
+    agent_id: str | None
+    queued: bool = Field(description="True while the ticket waits in the team's queue for an agent.")
+    reasons: list[str]
+
+
+class EscalationPublic(BaseModel):
+    rule: str
+    metric: str
+    notify: str
+    recipient: str | None
+    cycle: int
+    threshold_at: datetime
+    fired_at: datetime
+
+
+class SlaPublic(BaseModel):
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    breached: bool
+    ever_breached: bool
+    paused: bool
+    cycle: int
+    calendar: str
+    escalations: list[EscalationPublic]
+
+
+class MessagePublic(BaseModel):
+    kind: MessageKind
+    author: str
+    body: str
+    mentions: list[str]
+    created_at: datetime
+
+
+class TicketPublic(BaseModel):
+    number: str
+    status: TicketStatus
+    triage_state: TriageState
+    subject: str
+    body: str
+    channel: Channel
+    customer: CustomerPublic
+    language: str | None
+    requested_language: str | None
+    category: str | None = Field(description="The category in force (empty while a person must choose it).")
+    priority: Priority | None
+    triage: TriagePublic | None
+    assignment: AssignmentPublic
+    sla: SlaPublic | None
+    parent: str | None
+    merged_into: str | None
+    repeat_of: str | None
+    repeat_contacts: int
+    solution: str | None
+    csat: int | None
+    created_at: datetime
+    updated_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    thread: list[MessagePublic] | None = Field(default=None, description="Only on GET of one ticket.")
+
+
+class TicketsPublic(BaseModel):
+    tickets: list[TicketPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class BatchItemPublic(BaseModel):
+    created: bool
+    ticket: TicketPublic
+
+
+class TicketsBatchPublic(BaseModel):
+    items: list[BatchItemPublic]
+
+
+class TriageResultPublic(BaseModel):
+    triage: TriagePublic
+
+
+class AuditEntryPublic(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    role: Role
+    teams: list[str]
+    agent_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The key itself. Shown once; only its hash is stored.")
+
+
+class ModelsPublic(BaseModel):
+    versions: dict[str, str]
+    encoder: str
+    knowledge_base: bool
+
+
+class ErrorPublic(BaseModel):
+    detail: str
+
+
+class TransitionErrorPublic(BaseModel):
+    detail: str
+    current: str
+    allowed: list[str]
+
+
+# ----------------------------------------------------------------------------------------------------------- mapping
+def triage_public(data: dict[str, Any] | None) -> TriagePublic | None:
+    """The stored triage record (``TriageResult.to_dict()`` + similar tickets) in its public shape."""
+    if not data:
+        return None
+    category, urgency, sentiment = data["category"], data["urgency"], data["sentiment"]
+    return TriagePublic(
+        category=CategoryPublic(
+            label=category["label"], confidence=category["confidence"], abstained=category["abstained"],
+            abstain_reason=category["abstain_reason"], model_version=category["model_version"],
+            alternatives=[LabelConfidence(label=r["label"], confidence=r["confidence"]) for r in category["ranking"]],
+        ),
+        urgency=UrgencyPublic(level=urgency["level"], score=urgency["score"], model_version=urgency["model_version"],
+                              signals=[SignalPublic(**s) for s in urgency["signals"]]),
+        sentiment=SentimentPublic(label=sentiment["label"], confidence=sentiment["confidence"], anger=sentiment["anger"],
+                                  model_version=sentiment["model_version"]),
+        language=LanguagePublic(code=data["language"]["language"], confidence=data["language"]["confidence"]),
+        suggestions=[SuggestionPublic(**s) for s in data["suggestions"]],
+        similar=[SimilarPublic(**s) for s in data.get("similar", [])],
+        repeat_of=data.get("repeat_of"),
+        model_versions=data["model_versions"],
+        degraded=data["degraded"],
+        warnings=list(data["warnings"]),
+    )  # fmt: skip
+
+
+def sla_public(sla: SlaStatus | None) -> SlaPublic | None:
+    if sla is None:
+        return None
+    return SlaPublic(
+        first_response_due=sla.first_response_due, resolution_due=sla.resolution_due, breached=sla.breached,
+        ever_breached=sla.ever_breached, paused=sla.paused, cycle=sla.cycle, calendar=sla.calendar,
+        escalations=[escalation_public(e) for e in sla.escalations],
+    )  # fmt: skip
+
+
+def escalation_public(event: EscalationEvent) -> EscalationPublic:
+    return EscalationPublic(rule=event.rule, metric=event.metric, notify=event.notify, recipient=event.recipient,
+                            cycle=event.cycle, threshold_at=event.threshold_at, fired_at=event.fired_at)  # fmt: skip
+
+
+def message_public(message: Message) -> MessagePublic:
+    return MessagePublic(kind=message.kind, author=message.author, body=message.body, mentions=list(message.mentions),
+                         created_at=message.created_at)  # fmt: skip
+
+
+def ticket_public(ticket: Ticket, *, sla: SlaStatus | None = None, thread: list[Message] | None = None) -> TicketPublic:
+    return TicketPublic(
+        number=ticket.id, status=ticket.status, triage_state=ticket.triage_state, subject=ticket.subject,
+        body=ticket.body, channel=ticket.channel,
+        customer=CustomerPublic(id=ticket.customer.id, tier=ticket.customer.tier, email=ticket.customer.email),
+        language=ticket.language, requested_language=ticket.requested_language, category=ticket.category,
+        priority=ticket.priority, triage=triage_public(dict(ticket.triage) if ticket.triage else None),
+        assignment=AssignmentPublic(team=ticket.team, agent_id=ticket.assignee,
+                                    queued=ticket.assignee is None and ticket.is_open and ticket.team is not None,
+                                    reasons=list(ticket.assignment_reasons)),
+        sla=sla_public(sla), parent=ticket.parent, merged_into=ticket.merged_into, repeat_of=ticket.repeat_of,
+        repeat_contacts=ticket.repeat_contacts, solution=ticket.solution, csat=ticket.csat,
+        created_at=ticket.created_at, updated_at=ticket.updated_at, first_response_at=ticket.first_response_at,
+        resolved_at=ticket.resolved_at, closed_at=ticket.closed_at,
+        thread=[message_public(m) for m in thread] if thread is not None else None,
+    )  # fmt: skip
+
+
+def details_public(details: TicketDetails, *, with_thread: bool = True) -> TicketPublic:
+    return ticket_public(details.ticket, sla=details.sla, thread=list(details.thread) if with_thread else None)
+
+
+def key_public(record: KeyRecord) -> KeyPublic:
+    return KeyPublic(id=record.id, name=record.name, role=record.role, teams=sorted(record.teams),
+                     agent_id=record.agent_id, created_at=record.created_at, revoked_at=record.revoked_at)  # fmt: skip
+
+
+def audit_public(entry: AuditEntry) -> AuditEntryPublic:
+    return AuditEntryPublic(at=entry.at, actor=entry.actor, action=entry.action,
+                            before=dict(entry.before) if entry.before else None,
+                            after=dict(entry.after) if entry.after else None)  # fmt: skip

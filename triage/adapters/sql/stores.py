@@ -1,0 +1,471 @@
+"""The stores of :mod:`triage.ports` on one SQLAlchemy connection (one transaction), for SQLite and PostgreSQL.
+
+Concurrency rests on the database, not on process-local locks:
+
+* agent capacity: one conditional ``UPDATE ... SET load = load + 1 WHERE load < capacity``; the row count says who
+  won, so routers in different processes never push an agent over capacity;
+* job claims: ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer at a time, see
+  :mod:`triage.adapters.sql.engine`), with a lease so a job held by a killed worker is claimed again;
+* escalations: a unique ``(ticket, cycle, rule)`` row, inserted with ``ON CONFLICT DO NOTHING``: a level fires once
+  whatever number of schedulers race for it, before or after restarts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from triage.adapters.sql import tables as t
+from triage.adapters.sql.sla_codec import clock_from_json, clock_to_json
+from triage.domain.access import TicketScope
+from triage.domain.agents import AgentStatus
+from triage.domain.calendar import BusinessCalendar
+from triage.domain.escalation import EscalationEvent
+from triage.domain.sla import SlaClock
+from triage.domain.ticket import Customer, Ticket
+from triage.kernel.errors import InvalidRequest, KeyTaken
+from triage.kernel.ids import ticket_number
+from triage.kernel.vocabulary import OPEN_STATUSES, MessageKind, Role
+from triage.ports import (
+    AgentLoadStore,
+    AuditEntry,
+    AuditLog,
+    IdempotencyStore,
+    Job,
+    JobQueue,
+    KeyRecord,
+    KeyStore,
+    Leases,
+    Message,
+    MessageLog,
+    PresenceStore,
+    SlaStore,
+    StoredClock,
+    StoredVector,
+    TicketFilter,
+    TicketPage,
+    TicketRepository,
+    VectorMemory,
+)
+
+
+def insert_ignoring_conflicts(connection: Connection, table: Table, values: Mapping[str, Any]) -> bool:
+    """``INSERT ... ON CONFLICT DO NOTHING``; returns whether a row was inserted. Never aborts the transaction."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return connection.execute(statement).first() is not None
+
+
+def _is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+# --------------------------------------------------------------------------------------------------- tickets
+_TICKET_FIELDS = (
+    "subject", "body", "channel", "requested_language", "language", "status", "triage_state", "category",
+    "priority", "urgency_score", "anger", "repeat_contacts", "repeat_of", "team", "assignee", "triage", "parent",
+    "merged_into", "submitted_by", "solution", "csat", "created_at", "updated_at", "accepted_at",
+    "first_response_at", "resolved_at", "closed_at",
+)  # fmt: skip
+
+
+def _ticket_values(ticket: Ticket) -> dict[str, Any]:
+    values = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    for name in ("channel", "status", "triage_state", "priority"):
+        values[name] = values[name].value if values[name] is not None else None
+    values.update(
+        customer_id=ticket.customer.id,
+        customer_tier=ticket.customer.tier.value,
+        customer_email=ticket.customer.email,
+        assignment_reasons=list(ticket.assignment_reasons),
+        updated_at=ticket.updated_at or ticket.created_at,
+    )
+    return values
+
+
+def _ticket_from_row(row: Any) -> Ticket:
+    fields = {name: getattr(row, name) for name in _TICKET_FIELDS}
+    return Ticket(
+        id=row.number,
+        number=row.number,
+        customer=Customer(id=row.customer_id, tier=row.customer_tier, email=row.customer_email),
+        assignment_reasons=tuple(row.assignment_reasons or ()),
+        **fields,
+    )
+
+
+class SqlTickets(TicketRepository):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, ticket: Ticket) -> Ticket:
+        """Insert, then derive the number from the row's sequence in the same transaction."""
+        if ticket.created_at is None:
+            raise ValueError("a ticket needs created_at before it is stored")
+        row_id = self.connection.execute(insert(t.tickets).values(**_ticket_values(ticket)).returning(t.tickets.c.id)).scalar_one()
+        number = ticket_number(row_id, year=ticket.created_at.year)
+        self.connection.execute(update(t.tickets).where(t.tickets.c.id == row_id).values(number=number))
+        ticket.id = ticket.number = number
+        return ticket
+
+    def get(self, number: str, *, for_update: bool = False) -> Ticket | None:
+        query = select(t.tickets).where(t.tickets.c.number == number)
+        if for_update:
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        return _ticket_from_row(row) if row else None
+
+    def save(self, ticket: Ticket) -> None:
+        self.connection.execute(
+            update(t.tickets).where(t.tickets.c.number == ticket.number).values(**_ticket_values(ticket))
+        )
+
+    def list(
+        self, scope: TicketScope, filters: TicketFilter, *, cursor: str | None, limit: int, now: datetime
+    ) -> TicketPage:
+        c = t.tickets.c
+        query = select(t.tickets).order_by(c.id.desc()).limit(limit + 1)
+        if not scope.everything:
+            allowed = []
+            if scope.submitted_by is not None:
+                allowed.append(c.submitted_by == scope.submitted_by)
+            if scope.teams:
+                allowed.append(c.team.in_(sorted(scope.teams)))
+            if scope.assignee is not None:
+                allowed.append(c.assignee == scope.assignee)
+            query = query.where(or_(*allowed) if allowed else c.id < 0)
+        for column, value in (("status", filters.status), ("team", filters.team), ("priority", filters.priority),
+                              ("assignee", filters.assignee), ("triage_state", filters.triage_state)):  # fmt: skip
+            if value is not None:
+                query = query.where(getattr(c, column) == str(value))
+        if filters.breached is not None:
+            late = select(t.sla_clocks.c.number).where(
+                or_(t.sla_clocks.c.first_response_due < now, t.sla_clocks.c.resolution_due < now)
+            )
+            query = query.where(c.number.in_(late) if filters.breached else c.number.not_in(late))
+        if cursor:
+            query = query.where(c.id < _decode_cursor(cursor))
+        rows = self.connection.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return TicketPage([_ticket_from_row(r) for r in rows], _encode_cursor(rows[-1].id) if more else None)
+
+    def open_for_agent(self, agent_id: str) -> list[Ticket]:
+        c = t.tickets.c
+        rows = self.connection.execute(
+            select(t.tickets).where(c.assignee == agent_id, c.status.in_([s.value for s in OPEN_STATUSES])).order_by(c.id)
+        ).all()
+        return [_ticket_from_row(r) for r in rows]
+
+
+def _encode_cursor(row_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": row_id}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(json.loads(base64.urlsafe_b64decode(padded))["before"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidRequest(f"cursor {cursor!r} is not one this service issued; start again without a cursor") from exc
+
+
+# --------------------------------------------------------------------------------------------------- idempotency
+class SqlIdempotency(IdempotencyStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def find(self, principal_id: str, key: str) -> tuple[str, str] | None:
+        c = t.idempotency_keys.c
+        row = self.connection.execute(
+            select(c.request_hash, c.number).where(c.principal_id == principal_id, c.key == key)
+        ).first()
+        return (row.request_hash, row.number) if row else None
+
+    def remember(self, principal_id: str, key: str, request_hash: str, number: str, *, at: datetime) -> None:
+        values = {"principal_id": principal_id, "key": key, "request_hash": request_hash, "number": number,
+                  "created_at": at}  # fmt: skip
+        if not insert_ignoring_conflicts(self.connection, t.idempotency_keys, values):
+            raise KeyTaken(f"idempotency key {key!r} was taken by a concurrent request; retry to get its ticket")
+
+
+# --------------------------------------------------------------------------------------------------- jobs
+class SqlJobs(JobQueue):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def enqueue(self, kind: str, number: str, *, at: datetime) -> None:
+        self.connection.execute(
+            insert(t.jobs).values(kind=kind, number=number, state="queued", attempts=0, run_after=at, created_at=at)
+        )
+
+    def claim(self, kind: str, worker: str, *, limit: int, lease: timedelta, now: datetime) -> list[Job]:
+        c = t.jobs.c
+        claimable = or_(and_(c.state == "queued", c.run_after <= now), and_(c.state == "running", c.lease_until < now))
+        pick = select(c.id).where(c.kind == kind, claimable).order_by(c.id).limit(limit)
+        if _is_postgres(self.connection):
+            pick = pick.with_for_update(skip_locked=True)
+        statement = (
+            update(t.jobs)
+            .where(c.id.in_(pick.scalar_subquery()))
+            .values(state="running", claimed_by=worker, lease_until=now + lease, attempts=c.attempts + 1)
+            .returning(c.id, c.kind, c.number, c.attempts)
+        )
+        rows = self.connection.execute(statement).all()
+        return sorted((Job(id=r.id, kind=r.kind, number=r.number, attempts=r.attempts) for r in rows), key=lambda j: j.id)
+
+    def complete(self, job: Job, worker: str, *, now: datetime) -> bool:
+        c = t.jobs.c
+        done = self.connection.execute(
+            update(t.jobs)
+            .where(c.id == job.id, c.claimed_by == worker, c.state == "running")
+            .values(state="done", finished_at=now, lease_until=None)
+        )
+        return done.rowcount == 1
+
+    def retry(self, job: Job, worker: str, *, error: str, run_after: datetime | None, now: datetime) -> None:
+        c = t.jobs.c
+        values: dict[str, Any] = {"last_error": error[:2000], "claimed_by": None, "lease_until": None}
+        if run_after is None:
+            values.update(state="failed", finished_at=now)
+        else:
+            values.update(state="queued", run_after=run_after)
+        self.connection.execute(update(t.jobs).where(c.id == job.id, c.claimed_by == worker).values(**values))
+
+    def release_claims(self, worker: str) -> int:
+        c = t.jobs.c
+        released = self.connection.execute(
+            update(t.jobs)
+            .where(c.claimed_by == worker, c.state == "running")
+            .values(state="queued", claimed_by=None, lease_until=None, attempts=c.attempts - 1)
+        )
+        return released.rowcount
+
+    def depth(self, kind: str, *, now: datetime) -> tuple[int, float]:
+        c = t.jobs.c
+        row = self.connection.execute(
+            select(func.count(), func.min(c.created_at)).where(c.kind == kind, c.state.in_(["queued", "running"]))
+        ).one()
+        oldest = t.UtcDateTime().process_result_value(row[1], self.connection.dialect) if row[1] else None
+        return int(row[0]), (now - oldest).total_seconds() if oldest else 0.0
+
+    def has_pending(self, kind: str, number: str) -> bool:
+        c = t.jobs.c
+        query = select(c.id).where(c.kind == kind, c.number == number, c.state.in_(["queued", "running"])).limit(1)
+        return self.connection.execute(query).first() is not None
+
+
+# --------------------------------------------------------------------------------------------------- SLA
+class SqlSla(SlaStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def put(self, number: str, clock: SlaClock, *, next_check_at: datetime | None, now: datetime) -> None:
+        values = {
+            "state": clock_to_json(clock),
+            "first_response_due": clock.due_at("first_response"),
+            "resolution_due": clock.due_at("resolution"),
+            "ever_breached": clock.ever_breached(now),
+            "next_check_at": next_check_at,
+        }
+        c = t.sla_clocks.c
+        if self.connection.execute(update(t.sla_clocks).where(c.number == number).values(**values)).rowcount == 0:
+            self.connection.execute(insert(t.sla_clocks).values(number=number, **values))
+
+    def get(self, number: str, calendars: Mapping[str, BusinessCalendar]) -> StoredClock | None:
+        row = self.connection.execute(select(t.sla_clocks.c.state).where(t.sla_clocks.c.number == number)).first()
+        if row is None:
+            return None
+        e = t.escalations.c
+        fired = self.connection.execute(select(e.cycle, e.rule).where(e.number == number)).all()
+        return StoredClock(clock=clock_from_json(row.state, calendars), fired=frozenset((r.cycle, r.rule) for r in fired))
+
+    def due(self, now: datetime, *, limit: int) -> list[str]:
+        c = t.sla_clocks.c
+        query = select(c.number).where(c.next_check_at <= now).order_by(c.next_check_at).limit(limit)
+        if _is_postgres(self.connection):
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query).scalars())
+
+    def record_escalation(self, event: EscalationEvent) -> bool:
+        values = {"number": event.ticket_id, "cycle": event.cycle, "rule": event.rule, "metric": event.metric,
+                  "notify": event.notify, "recipient": event.recipient, "threshold_at": event.threshold_at,
+                  "fired_at": event.fired_at}  # fmt: skip
+        return insert_ignoring_conflicts(self.connection, t.escalations, values)
+
+    def escalations(self, number: str) -> list[EscalationEvent]:
+        e = t.escalations.c
+        rows = self.connection.execute(select(t.escalations).where(e.number == number).order_by(e.id)).all()
+        return [
+            EscalationEvent(ticket_id=r.number, rule=r.rule, metric=r.metric, notify=r.notify, cycle=r.cycle,
+                            threshold_at=r.threshold_at, fired_at=r.fired_at, recipient=r.recipient)
+            for r in rows
+        ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------- thread, audit
+class SqlMessages(MessageLog):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, message: Message) -> None:
+        self.connection.execute(
+            insert(t.messages).values(number=message.number, kind=message.kind.value, author=message.author,
+                                      body=message.body, mentions=list(message.mentions), created_at=message.created_at)
+        )  # fmt: skip
+
+    def thread(self, number: str) -> list[Message]:
+        m = t.messages.c
+        rows = self.connection.execute(select(t.messages).where(m.number == number).order_by(m.id)).all()
+        return [Message(r.number, MessageKind(r.kind), r.author, r.body, tuple(r.mentions), r.created_at) for r in rows]
+
+
+class SqlAudit(AuditLog):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def record(self, entry: AuditEntry) -> None:
+        self.connection.execute(
+            insert(t.audit_log).values(at=entry.at, actor=entry.actor, action=entry.action, number=entry.number,
+                                       before=_jsonable(entry.before), after=_jsonable(entry.after))
+        )  # fmt: skip
+
+    def entries(self, number: str) -> list[AuditEntry]:
+        a = t.audit_log.c
+        rows = self.connection.execute(select(t.audit_log).where(a.number == number).order_by(a.id)).all()
+        return [AuditEntry(r.at, r.actor, r.action, r.number, r.before, r.after) for r in rows]
+
+
+def _jsonable(value: Mapping[str, Any] | None) -> Any:
+    return None if value is None else json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------------------------------- keys
+class SqlKeys(KeyStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, record: KeyRecord, key_hash: str) -> None:
+        self.connection.execute(
+            insert(t.api_keys).values(id=record.id, name=record.name, role=record.role.value,
+                                      teams=sorted(record.teams), agent_id=record.agent_id, key_hash=key_hash,
+                                      created_at=record.created_at)
+        )  # fmt: skip
+
+    def by_hash(self, key_hash: str) -> KeyRecord | None:
+        row = self.connection.execute(select(t.api_keys).where(t.api_keys.c.key_hash == key_hash)).first()
+        return _key_from_row(row) if row else None
+
+    def all(self) -> list[KeyRecord]:
+        rows = self.connection.execute(select(t.api_keys).order_by(t.api_keys.c.created_at)).all()
+        return [_key_from_row(r) for r in rows]
+
+    def revoke(self, key_id: str, *, at: datetime) -> bool:
+        k = t.api_keys.c
+        done = self.connection.execute(update(t.api_keys).where(k.id == key_id, k.revoked_at.is_(None)).values(revoked_at=at))
+        return done.rowcount == 1
+
+
+def _key_from_row(row: Any) -> KeyRecord:
+    return KeyRecord(id=row.id, name=row.name, role=Role(row.role), teams=frozenset(row.teams), agent_id=row.agent_id,
+                     created_at=row.created_at, revoked_at=row.revoked_at)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------- agents
+class SqlAgents(AgentLoadStore, PresenceStore):
+    """Agent loads, assignment order and presence in ``agent_loads``."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def _ensure(self, agent_id: str) -> None:
+        insert_ignoring_conflicts(self.connection, t.agent_loads, {"agent_id": agent_id, "load": 0, "last_assigned": 0})
+
+    def claim(self, agent_id: str, capacity: int) -> bool:
+        self._ensure(agent_id)
+        c = t.agent_loads.c
+        taken = self.connection.execute(
+            update(t.agent_loads).where(c.agent_id == agent_id, c.load < capacity).values(load=c.load + 1)
+        )
+        return taken.rowcount == 1
+
+    def release(self, agent_id: str) -> None:
+        c = t.agent_loads.c
+        self.connection.execute(update(t.agent_loads).where(c.agent_id == agent_id, c.load > 0).values(load=c.load - 1))
+
+    def load_of(self, agent_id: str) -> int:
+        return self.loads([agent_id])[agent_id]
+
+    def loads(self, agent_ids: list[str]) -> dict[str, int]:
+        c = t.agent_loads.c
+        found = dict(self.connection.execute(select(c.agent_id, c.load).where(c.agent_id.in_(agent_ids))).all())
+        return {agent_id: int(found.get(agent_id, 0)) for agent_id in agent_ids}
+
+    def mark_assigned(self, agent_id: str) -> None:
+        self._ensure(agent_id)
+        c = t.agent_loads.c
+        latest = select(func.coalesce(func.max(c.last_assigned), 0) + 1).scalar_subquery()
+        self.connection.execute(update(t.agent_loads).where(c.agent_id == agent_id).values(last_assigned=latest))
+
+    def last_assigned(self, agent_ids: list[str]) -> dict[str, int]:
+        c = t.agent_loads.c
+        rows = self.connection.execute(
+            select(c.agent_id, c.last_assigned).where(c.agent_id.in_(agent_ids), c.last_assigned > 0)
+        ).all()
+        return {r.agent_id: int(r.last_assigned) for r in rows}
+
+    def presence(self) -> dict[str, AgentStatus]:
+        c = t.agent_loads.c
+        rows = self.connection.execute(select(c.agent_id, c.presence).where(c.presence.is_not(None))).all()
+        return {r.agent_id: AgentStatus(r.presence) for r in rows}
+
+    def set_presence(self, agent_id: str, status: AgentStatus | None) -> None:
+        self._ensure(agent_id)
+        c = t.agent_loads.c
+        self.connection.execute(
+            update(t.agent_loads).where(c.agent_id == agent_id).values(presence=status.value if status else None)
+        )
+
+
+# --------------------------------------------------------------------------------------------------- vectors, leases
+class SqlVectors(VectorMemory):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, number: str, *, customer_id: str, encoder_id: str, vector: bytes, at: datetime) -> None:
+        insert_ignoring_conflicts(self.connection, t.ticket_vectors, {"number": number, "customer_id": customer_id,
+                                  "encoder_id": encoder_id, "vector": vector, "created_at": at})  # fmt: skip
+
+    def since(self, after_id: int, *, not_before: datetime, encoder_id: str) -> list[StoredVector]:
+        v = t.ticket_vectors.c
+        rows = self.connection.execute(
+            select(t.ticket_vectors)
+            .where(v.id > after_id, v.created_at >= not_before, v.encoder_id == encoder_id)
+            .order_by(v.id)
+        ).all()
+        return [StoredVector(r.id, r.number, r.customer_id, r.created_at, bytes(r.vector)) for r in rows]
+
+
+class SqlLeases(Leases):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def acquire(self, name: str, holder: str, *, ttl: timedelta, now: datetime) -> bool:
+        c = t.leases.c
+        if insert_ignoring_conflicts(self.connection, t.leases, {"name": name, "holder": holder, "until": now + ttl}):
+            return True
+        taken = self.connection.execute(
+            update(t.leases).where(c.name == name, or_(c.holder == holder, c.until < now)).values(holder=holder, until=now + ttl)
+        )
+        return taken.rowcount == 1
+
+    def release(self, name: str, holder: str) -> None:
+        self.connection.execute(delete(t.leases).where(t.leases.c.name == name, t.leases.c.holder == holder))
+

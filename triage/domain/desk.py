@@ -1,0 +1,69 @@
+"""The configured help desk: teams, roster, routing policy with its taxonomy, calendars, SLA matrix, escalation.
+
+:func:`triage.adapters.policy_file.load_routing_config` builds it from the TOML files in ``config/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from triage.domain.agents import Agent, Team
+from triage.domain.calendar import BusinessCalendar
+from triage.domain.escalation import EscalationRule
+from triage.domain.routing import RoutingPolicy
+from triage.domain.sla import SlaClock, SlaPolicy, SlaTarget
+from triage.domain.taxonomy import Taxonomy
+from triage.domain.ticket import Ticket
+from triage.kernel.vocabulary import Priority
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Everything routing and SLA need, validated and cross-checked."""
+
+    teams: Mapping[str, Team]
+    agents: tuple[Agent, ...]
+    policy: RoutingPolicy
+    calendars: Mapping[str, BusinessCalendar]
+    sla: SlaPolicy
+    escalation: tuple[EscalationRule, ...]
+    source: Path = field(default=Path("config"))
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The category taxonomy routing follows."""
+        return self.policy.taxonomy
+
+    def calendar_for(self, target: SlaTarget) -> BusinessCalendar:
+        """The business calendar a target is counted on."""
+        return self.calendars[target.calendar]
+
+    def clock_for(self, ticket: Ticket, *, started_at: datetime | None = None) -> SlaClock:
+        """A fresh SLA clock for ``ticket`` with its matrix target and calendar.
+
+        Raises:
+            ValueError: If neither ``started_at`` nor ``ticket.created_at`` is given.
+        """
+        start = started_at or ticket.created_at
+        if start is None:
+            raise ValueError(f"ticket {ticket.id}: need started_at or created_at to start an SLA clock")
+        # A ticket triage could not rate (triage failed) is held to the P3 targets until a person sets them.
+        priority = ticket.priority or Priority.P3
+        target = self.sla.target_for(priority=priority, tier=ticket.tier, category=ticket.category)
+        return SlaClock(ticket_id=ticket.id, target=target, calendar=self.calendar_for(target), started_at=start)
+
+    def recipients(self, ticket: Ticket) -> dict[str, str | None]:
+        """Who ``assignee``, ``team_lead`` and ``director`` are for ``ticket`` (escalation recipients)."""
+        team = self.teams.get(ticket.team or "")
+        return {
+            "assignee": ticket.assignee,
+            "team_lead": team.lead if team else None,
+            "director": team.director if team else None,
+        }
+
+    def agent(self, agent_id: str) -> Agent | None:
+        """The roster entry of ``agent_id``."""
+        return next((a for a in self.agents if a.id == agent_id), None)

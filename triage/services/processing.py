@@ -1,0 +1,347 @@
+"""The background work: triage queued tickets in micro-batches, and file resolved tickets' solutions in the KB.
+
+Triage is durable. Intake commits the ticket and a ``triage`` job before any model runs. A worker claims up to
+``max_batch`` jobs at once (with a lease), triages them in one pipeline call outside any transaction, then stores
+every result, its routing and its SLA clock in one transaction that also marks the jobs done, but only if it
+still holds the claims. A worker killed at any point leaves each ticket either done or still queued; its leases
+run out and another worker takes the jobs again. A job that keeps failing is retried with backoff and finally
+sent, untriaged, to the human triage queue, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from kb_index.knowledge_base import KnowledgeBase
+from kb_index.snapshots import current_snapshot
+from triage.domain.desk import RoutingConfig
+from triage.domain.routing import Assignment
+from triage.domain.ticket import Customer, Ticket
+from triage.engine.pipeline import TriagePipeline
+from triage.engine.results import TriageResult
+from triage.engine.similar import SimilarityReport, SimilarTicketFinder, embed_tickets
+from triage.engine.stages.suggest import AnswerSuggester
+from triage.kernel.errors import ModelNotReady, TriageError
+from triage.kernel.vocabulary import TicketStatus, TriageState
+from triage.ports import Job, UnitOfWork
+from triage.services import dispatch
+from triage.services.assign import route_triaged
+from triage.services.audit import SYSTEM, record
+from triage.services.intake import TRIAGE_JOB
+from triage.services.lifecycle import KB_INGEST_JOB
+from triage.services.sla import start_clock
+
+logger = logging.getLogger(__name__)
+
+Start = Callable[[], UnitOfWork]
+
+
+class PipelineHolder:
+    """The pipeline serving now; :meth:`swap` replaces it between batches (hot reload, no downtime)."""
+
+    def __init__(self, pipeline: TriagePipeline) -> None:
+        self._pipeline = pipeline
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> TriagePipeline:
+        return self._pipeline
+
+    def swap(self, pipeline: TriagePipeline) -> None:
+        with self._lock:
+            self._pipeline = pipeline
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How a worker claims and retries."""
+
+    max_batch: int = 32
+    lease: timedelta = timedelta(minutes=2)
+    max_attempts: int = 3
+    backoff: timedelta = timedelta(seconds=5)
+    similar_window: timedelta = timedelta(days=14)
+
+
+class SimilarityMemory:
+    """Recent tickets' embeddings, shared through the database so every process sees every ticket.
+
+    Before each batch the memory loads what other processes stored since it last looked; after a batch commits,
+    its own tickets are added locally.
+    """
+
+    def __init__(self, finder: SimilarTicketFinder, *, encoder_id: str, window: timedelta) -> None:
+        self.finder = finder
+        self.encoder_id = encoder_id
+        self.window = window
+        self._last_row = 0
+        self._lock = threading.Lock()
+
+    def refresh(self, uow: UnitOfWork, *, now: datetime) -> None:
+        with self._lock:
+            for stored in uow.vectors.since(self._last_row, not_before=now - self.window, encoder_id=self.encoder_id):
+                self.remember(stored.number, stored.customer_id, stored.created_at, stored.vector)
+                self._last_row = max(self._last_row, stored.row_id)
+
+    def remember(self, number: str, customer_id: str, created_at: datetime, vector: bytes | np.ndarray) -> None:
+        array = np.frombuffer(vector, dtype=np.float32) if isinstance(vector, bytes) else vector
+        # Stored as resolved, so the time window (not the status) decides what counts as recent.
+        entry = Ticket(number, customer=Customer(customer_id), created_at=created_at, status=TicketStatus.RESOLVED)
+        self.finder.add(entry, "", vector=array)
+
+    def find(self, ticket: Ticket, vector: np.ndarray, *, now: datetime) -> SimilarityReport:
+        return self.finder.find("", customer_id=ticket.customer.id, at=ticket.created_at or now, exclude=ticket.id,
+                                vector=vector)  # fmt: skip
+
+
+class TriageProcessor:
+    """Claims triage jobs and runs them in batches.
+
+    Args:
+        start: Opens a unit of work.
+        holder: The serving pipeline.
+        desk: Roster, policy, taxonomy, SLA.
+        worker_id: Unique name of this worker (claims and leases carry it).
+        settings: Batch size, lease, retries.
+        clock: The current instant (tests pass a fixed one).
+        on_done: Told the numbers of tickets whose triage finished (waiting HTTP requests wake up).
+        on_triaged: Told each stored result (metrics).
+    """
+
+    def __init__(
+        self,
+        start: Start,
+        holder: PipelineHolder,
+        desk: RoutingConfig,
+        *,
+        worker_id: str,
+        settings: WorkerSettings,
+        clock: Callable[[], datetime],
+        on_done: Callable[[list[str]], None] = lambda numbers: None,
+        on_triaged: Callable[[TriageResult], None] = lambda result: None,
+    ) -> None:
+        self.start = start
+        self.holder = holder
+        self.desk = desk
+        self.worker_id = worker_id
+        self.settings = settings
+        self.clock = clock
+        self.on_done = on_done
+        self.on_triaged = on_triaged
+        encoder = holder.current.encoder
+        if encoder is None:
+            raise ModelNotReady("the serving pipeline has no shared encoder; build it with build_pipeline")
+        self.memory = SimilarityMemory(SimilarTicketFinder(encoder), encoder_id=encoder.id,
+                                       window=settings.similar_window)  # fmt: skip
+
+    def run_once(self, *, limit: int | None = None) -> int:
+        """Claim and triage one batch; returns how many jobs it took (0 when the queue is empty)."""
+        now = self.clock()
+        with self.start() as uow:
+            jobs = uow.jobs.claim(TRIAGE_JOB, self.worker_id, limit=limit or self.settings.max_batch,
+                                  lease=self.settings.lease, now=now)  # fmt: skip
+            uow.commit()
+        if jobs:
+            self._process(jobs)
+        return len(jobs)
+
+    def release(self) -> int:
+        """Give back every job this worker holds (graceful shutdown)."""
+        with self.start() as uow:
+            released = uow.jobs.release_claims(self.worker_id)
+            uow.commit()
+        return released
+
+    def _process(self, jobs: list[Job]) -> None:
+        now = self.clock()
+        with self.start() as uow:
+            tickets = [uow.tickets.get(job.number) for job in jobs]
+            self.memory.refresh(uow, now=now)
+        pipeline = self.holder.current
+        pairs = [(job, t) for job, t in zip(jobs, tickets, strict=True) if t is not None]
+        try:
+            vectors = embed_tickets(pipeline.encoder, [t.text for _, t in pairs])  # type: ignore[arg-type]
+            reports = [self.memory.find(t, v, now=now) for (_, t), v in zip(pairs, vectors, strict=True)]
+            for (_, ticket), report in zip(pairs, reports, strict=True):
+                ticket.repeat_of = report.repeat_of
+                ticket.repeat_contacts = sum(
+                    1 for hit in report.similar if hit.duplicate and hit.customer_id == ticket.customer.id
+                )
+            results = pipeline.batch([t.text for _, t in pairs], [t for _, t in pairs])
+        except Exception as exc:  # noqa: BLE001 - any model failure: retry, alone if the batch had several
+            if len(pairs) > 1:
+                for job, _ in pairs:
+                    self._process([job])
+            elif pairs:
+                self._failed(pairs[0][0], exc)
+            return
+        self._store(pairs, results, reports, vectors, pipeline)
+
+    def _store(
+        self,
+        pairs: Sequence[tuple[Job, Ticket]],
+        results: Sequence[TriageResult],
+        reports: Sequence[SimilarityReport],
+        vectors: np.ndarray,
+        pipeline: TriagePipeline,
+    ) -> None:
+        now = self.clock()
+        done: list[str] = []
+        encoder_id = pipeline.encoder.id  # type: ignore[union-attr]
+        with self.start() as uow:
+            for (job, triaged), result, report, vector in zip(pairs, results, reports, vectors, strict=True):
+                ticket = uow.tickets.get(job.number, for_update=True)
+                if ticket is None or not uow.jobs.complete(job, self.worker_id, now=now):
+                    continue  # our lease ran out and another worker has the job: its result counts
+                if ticket.triage_state is not TriageState.PENDING:
+                    continue  # a person classified it meanwhile
+                ticket.repeat_of, ticket.repeat_contacts = triaged.repeat_of, triaged.repeat_contacts
+                ticket.triage = _triage_record(result, report)
+                ticket.triage_state = TriageState.DONE
+                assignment = self._route(uow, ticket, result, now)
+                dispatch.apply_assignment(ticket, assignment, now=now)
+                start_clock(uow, self.desk, ticket, now=now)
+                uow.vectors.add(ticket.id, customer_id=ticket.customer.id, encoder_id=encoder_id,
+                                vector=np.asarray(vector, dtype=np.float32).tobytes(), at=ticket.created_at or now)  # fmt: skip
+                uow.tickets.save(ticket)
+                record(uow, actor=SYSTEM, action="triaged", at=now, ticket=ticket,
+                       after={"category": ticket.category, "priority": ticket.priority.value if ticket.priority else None,
+                              "abstained": result.category.abstained, "team": ticket.team, "assignee": ticket.assignee,
+                              "model_versions": result.model_versions})  # fmt: skip
+                done.append(ticket.id)
+            uow.commit()
+        for (_job, ticket), result, vector in zip(pairs, results, vectors, strict=True):
+            if ticket.id in done:
+                self.memory.remember(ticket.id, ticket.customer.id, ticket.created_at or now, np.asarray(vector))
+                self.on_triaged(result)
+        self.on_done(done)
+
+    def _route(self, uow: UnitOfWork, ticket: Ticket, result: TriageResult, now: datetime) -> Assignment:
+        team = ticket.team if ticket.parent else None  # a sub-task stays in the team a person created it for
+
+        def route(t: Ticket) -> Assignment:
+            return dispatch.route(uow, self.desk, t, now=now, team=team)
+
+        assignment = route_triaged(ticket, result, triage_queue=self.desk.taxonomy.triage_queue, route=route)
+        if team is not None and assignment.team != team:
+            assignment = Assignment(ticket.id, team, None, (*assignment.reasons[:1], f"sub-task: queued for team {team}"))
+        return assignment
+
+    def _failed(self, job: Job, error: Exception) -> None:
+        now = self.clock()
+        message = f"{type(error).__name__}: {error}"
+        logger.warning("triage failed", extra={"ticket": job.number, "attempt": job.attempts, "error": type(error).__name__})
+        with self.start() as uow:
+            if job.attempts < self.settings.max_attempts:
+                retry_at = now + self.settings.backoff * (2 ** (job.attempts - 1))
+                uow.jobs.retry(job, self.worker_id, error=message, run_after=retry_at, now=now)
+            else:
+                uow.jobs.retry(job, self.worker_id, error=message, run_after=None, now=now)
+                ticket = uow.tickets.get(job.number, for_update=True)
+                if ticket is not None and ticket.triage_state is TriageState.PENDING:
+                    ticket.triage_state = TriageState.FAILED
+                    queue = self.desk.taxonomy.triage_queue
+                    reason = f"triage failed after {job.attempts} attempts ({type(error).__name__}); a person must classify it"
+                    dispatch.apply_assignment(ticket, Assignment(ticket.id, queue, None, (reason, f"queued for team {queue}")),
+                                              now=now)  # fmt: skip
+                    start_clock(uow, self.desk, ticket, now=now)
+                    uow.tickets.save(ticket)
+                    record(uow, actor=SYSTEM, action="triage-failed", at=now, ticket=ticket, after={"error": message[:500]})
+            uow.commit()
+        if job.attempts >= self.settings.max_attempts:
+            self.on_done([job.number])
+
+
+def _triage_record(result: TriageResult, report: SimilarityReport) -> dict[str, object]:
+    """The triage result as stored on the ticket (plain JSON data), with the similar tickets found."""
+    data = result.to_dict()
+    data["similar"] = [
+        {"number": hit.ticket_id, "similarity": hit.similarity, "duplicate": hit.duplicate} for hit in report.similar
+    ]
+    data["repeat_of"] = report.repeat_of
+    return data
+
+
+class KnowledgeIngest:
+    """Files resolved tickets' solutions in the knowledge base, a batch at a time, one writer at a time.
+
+    The KB lives in a snapshot folder shared by every process; the writer takes the ``kb-writer`` lease, reloads
+    the newest snapshot, adds the batch and saves a new snapshot, so no process overwrites another's additions.
+    Readers reload when the snapshot changes (:meth:`refresh`).
+    """
+
+    LEASE = "kb-writer"
+
+    def __init__(self, start: Start, holder: PipelineHolder, kb_dir: Path, *, worker_id: str,
+                 clock: Callable[[], datetime], max_batch: int = 64) -> None:  # fmt: skip
+        self.start = start
+        self.holder = holder
+        self.kb_dir = kb_dir
+        self.worker_id = worker_id
+        self.clock = clock
+        self.max_batch = max_batch
+        self._loaded: str | None = None
+
+    def _knowledge_base(self) -> KnowledgeBase | None:
+        suggest = self.holder.current.suggest
+        return suggest.knowledge_base if isinstance(suggest, AnswerSuggester) else None
+
+    def refresh(self) -> bool:
+        """Reload the KB when another process published a newer snapshot; returns whether it did."""
+        kb = self._knowledge_base()
+        if kb is None:
+            return False
+        try:
+            name = current_snapshot(self.kb_dir).name
+        except TriageError:
+            return False
+        if name == self._loaded:
+            return False
+        if self._loaded is not None:
+            kb.reload(self.kb_dir)
+        self._loaded = name
+        return True
+
+    def run_once(self) -> int:
+        """File one batch of solutions; returns how many jobs it took."""
+        now = self.clock()
+        with self.start() as uow:
+            if not uow.leases.acquire(self.LEASE, self.worker_id, ttl=timedelta(minutes=5), now=now):
+                return 0
+            jobs = uow.jobs.claim(KB_INGEST_JOB, self.worker_id, limit=self.max_batch, lease=timedelta(minutes=5), now=now)
+            uow.commit()
+        try:
+            if jobs:
+                self._ingest(jobs)
+        finally:
+            with self.start() as uow:
+                uow.leases.release(self.LEASE, self.worker_id)
+                uow.commit()
+        return len(jobs)
+
+    def _ingest(self, jobs: list[Job]) -> None:
+        kb = self._knowledge_base()
+        now = self.clock()
+        with self.start() as uow:
+            tickets = {job.number: uow.tickets.get(job.number) for job in jobs}
+        if kb is not None:
+            self.refresh()
+            for job in jobs:
+                ticket = tickets[job.number]
+                if ticket is not None and ticket.solution:
+                    kb.add_solution(ticket_id=ticket.id, solution=ticket.solution, title=ticket.subject)
+            self._loaded = kb.save(self.kb_dir).name
+        with self.start() as uow:
+            for job in jobs:
+                uow.jobs.complete(job, self.worker_id, now=now)
+                ticket = tickets[job.number]
+                record(uow, actor=SYSTEM, action="kb-ingested" if kb is not None else "kb-skipped", at=now,
+                       ticket=ticket, after={"knowledge_base": str(self.kb_dir) if kb is not None else None})  # fmt: skip
+            uow.commit()
