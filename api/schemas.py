@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from triage.domain.agents import AgentStatus
 from triage.domain.escalation import EscalationEvent
@@ -14,13 +14,38 @@ from triage.kernel.vocabulary import Channel, MessageKind, Priority, Role, Ticke
 from triage.ports import AuditEntry, KeyRecord, Message
 from triage.services.queries import SlaStatus, TicketDetails
 
-#: Longest subject accepted (the body's limit is the service's ``TRIAGE_MAX_TEXT_CHARS``).
+#: Longest subject and body accepted. The models read at most ``TRIAGE_MAX_TEXT_CHARS`` of a ticket (the rest is
+#: stored and shown, but not read), so a long email is never refused for being long, only for exceeding these.
 SUBJECT_MAX = 500
-TEXT_HARD_MAX = 200_000
+BODY_MAX = 20_000
+NOTE_MAX = 20_000
+BATCH_MAX = 500
+#: JSON Schema for "a subject or a body with some text in it", so generated clients and fuzzers know the rule.
+_SOME_TEXT = {"anyOf": [{"required": ["subject"], "properties": {"subject": {"pattern": "\\S"}}},
+                        {"required": ["body"], "properties": {"body": {"pattern": "\\S"}}}]}  # fmt: skip
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class WithText(Strict):
+    """A subject and a body; at least one must have text."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_SOME_TEXT)
+
+    subject: str = Field(default="", max_length=SUBJECT_MAX)
+    body: str = Field(default="", max_length=BODY_MAX)
+
+    @model_validator(mode="after")
+    def _has_text(self) -> WithText:
+        if not (self.subject.strip() or self.body.strip()):
+            raise ValueError("the ticket has no text: send a subject or a body with some words in it")
+        return self
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p for p in (self.subject.strip(), self.body.strip()) if p)
 
 
 class CustomerIn(Strict):
@@ -29,25 +54,21 @@ class CustomerIn(Strict):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
-class TicketCreate(Strict):
+class TicketCreate(WithText):
     """A new ticket. Send a subject, a body, or both."""
 
-    subject: str = Field(default="", max_length=SUBJECT_MAX)
-    body: str = Field(default="", max_length=TEXT_HARD_MAX)
     channel: Channel = Channel.API
     customer: CustomerIn
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$", description="e.g. `en`, `zh`")
 
 
 class TicketsBatchCreate(Strict):
-    tickets: list[TicketCreate] = Field(min_length=1, description="Up to `TRIAGE_MAX_BATCH_TICKETS` tickets.")
+    tickets: list[TicketCreate] = Field(min_length=1, max_length=BATCH_MAX)
 
 
-class TriageRequest(Strict):
+class TriageRequest(WithText):
     """Text to triage without storing a ticket (for pipelines that keep tickets elsewhere)."""
 
-    subject: str = Field(default="", max_length=SUBJECT_MAX)
-    body: str = Field(default="", max_length=TEXT_HARD_MAX)
     customer: CustomerIn | None = None
     channel: Channel = Channel.API
 
@@ -58,11 +79,11 @@ class StatusChange(Strict):
 
 class MessageCreate(Strict):
     kind: MessageKind = Field(description="`reply` (to the customer), `note` (internal, @mentions), `customer`.")
-    body: str = Field(min_length=1, max_length=TEXT_HARD_MAX)
+    body: str = Field(min_length=1, max_length=NOTE_MAX, pattern="\\S")
 
 
 class ResolveRequest(Strict):
-    solution: str | None = Field(default=None, max_length=TEXT_HARD_MAX, description="Filed in the knowledge base.")
+    solution: str | None = Field(default=None, max_length=NOTE_MAX, description="Filed in the knowledge base.")
 
 
 class ReassignRequest(Strict):
@@ -83,10 +104,8 @@ class MergeRequest(Strict):
     into: str = Field(min_length=1, max_length=32, description="The ticket number to keep.")
 
 
-class SubtaskCreate(Strict):
+class SubtaskCreate(WithText):
     team: str = Field(min_length=1, max_length=100)
-    subject: str = Field(default="", max_length=SUBJECT_MAX)
-    body: str = Field(default="", max_length=TEXT_HARD_MAX)
 
 
 class PresenceChange(Strict):

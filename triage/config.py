@@ -78,7 +78,6 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How often the service checks @champion for new models (0: never)."
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body (413 above).")
-    max_batch_tickets: int = Field(default=500, ge=1, description="Most tickets in one POST /api/v1/tickets/batch.")
     key_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a checked API key is trusted before the store is asked again."
     )

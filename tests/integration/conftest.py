@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.main import create_app
+from bench.harness import prepare_models
 from tests.fakes import fake_pipeline
 from triage.adapters.bootstrap import build_service
 from triage.adapters.sql.engine import make_engine
@@ -27,6 +28,13 @@ from triage.services.keys import create_key
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_URL = os.environ.get("TRIAGE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def served_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Real heads, trained once per session on half the demo tickets with the USE encoder (fast to load), as
+    settings that point a service at them."""
+    return prepare_models(tmp_path_factory.mktemp("served-models"), encoder_name="use", sample=0.5)
 
 
 @pytest.fixture(scope="session")

@@ -144,8 +144,9 @@ def test_merge_subtask_and_reassign(api: Api) -> None:
 
 def test_bad_input_gets_a_clear_error_naming_the_field_or_the_limit(api: Api) -> None:
     post = lambda **kw: api.post("/api/v1/tickets", **kw)  # noqa: E731
-    too_long = post(json={"subject": "x", "body": "y" * (api.settings.max_text_chars + 5), "customer": {"id": "c"}})
-    assert too_long.status_code == 422 and f"limit of {api.settings.max_text_chars}" in too_long.json()["detail"]
+    too_long = post(json={"subject": "x", "body": "y" * 20_001, "customer": {"id": "c"}})
+    assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"] == ["body", "body"]
+    assert "20000 characters" in too_long.json()["detail"][0]["msg"]
     unknown = post(json={"subject": "x", "customer": {"id": "c"}, "priority": "P1"})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "priority"]
     bad_enum = post(json={"subject": "x", "customer": {"id": "c"}, "channel": "fax"})
@@ -153,7 +154,7 @@ def test_bad_input_gets_a_clear_error_naming_the_field_or_the_limit(api: Api) ->
     bad_json = post(content=b"{not json", headers={"content-type": "application/json"})
     assert bad_json.status_code == 422
     empty = post(json={"subject": " ", "body": "", "customer": {"id": "c"}})
-    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    assert empty.status_code == 422 and "no text" in empty.json()["detail"][0]["msg"]
     huge = post(content=b"x" * (api.settings.max_body_bytes + 1), headers={"content-type": "application/json"})
     assert huge.status_code == 413 and str(api.settings.max_body_bytes) in huge.json()["detail"]
     wrong_type = post(json={"subject": 5, "customer": {"id": "c"}})

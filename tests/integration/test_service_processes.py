@@ -13,18 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bench.harness import ServerProcess, demo_texts, prepare_models, ticket_payload, triage_env
+from bench.harness import ServerProcess, demo_texts, ticket_payload, triage_env
 from tests.integration.conftest import BACKENDS, make_keys, new_database, service_settings
 from triage.adapters.sql import tables as t
 from triage.adapters.sql.engine import make_engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="session")
-def served_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Heads trained once per session on half the demo tickets with the USE encoder (fast to load)."""
-    return prepare_models(tmp_path_factory.mktemp("served-models"), encoder_name="use", sample=0.5)
 
 
 @pytest.fixture(params=BACKENDS)

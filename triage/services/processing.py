@@ -166,15 +166,16 @@ class TriageProcessor:
             self.memory.refresh(uow, now=now)
         pipeline = self.holder.current
         pairs = [(job, t) for job, t in zip(jobs, tickets, strict=True) if t is not None]
+        texts = [t.text[: pipeline.max_chars] for _, t in pairs]  # the models read the first part of a long email
         try:
-            vectors = embed_tickets(pipeline.encoder, [t.text for _, t in pairs])  # type: ignore[arg-type]
+            vectors = embed_tickets(pipeline.encoder, texts)  # type: ignore[arg-type]
             reports = [self.memory.find(t, v, now=now) for (_, t), v in zip(pairs, vectors, strict=True)]
             for (_, ticket), report in zip(pairs, reports, strict=True):
                 ticket.repeat_of = report.repeat_of
                 ticket.repeat_contacts = sum(
                     1 for hit in report.similar if hit.duplicate and hit.customer_id == ticket.customer.id
                 )
-            results = pipeline.batch([t.text for _, t in pairs], [t for _, t in pairs])
+            results = pipeline.batch(texts, [t for _, t in pairs])
         except Exception as exc:  # noqa: BLE001 - any model failure: retry, alone if the batch had several
             if len(pairs) > 1:
                 for job, _ in pairs:
