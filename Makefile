@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    install into .venv, train the default models on demo data, build the demo KB, triage demo tickets
+#   make run    install into .venv, train the default models on demo data, build the demo KB, migrate the database,
+#               create demo keys, then start the service on http://127.0.0.1:8000 (Ctrl-C stops it)
 #   make test   install into .venv and run the whole test suite (CI runs exactly this, via .ci/run)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -22,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: setup
 	$(BIN)/triage demo
+	$(BIN)/triage serve
 
 test: setup
 	$(BIN)/lint-imports --no-logo

@@ -1,12 +1,15 @@
 """``triage demo``: the embedded default, end to end.
 
 Trains the default heads on the bundled demo tickets (unless champions already exist), builds the demo knowledge
-base, then triages and routes a few demo tickets and prints what the service decided.
+base, migrates the database and creates demo API keys (kept in ``<home>/demo-keys.json``), then triages and routes
+a few demo tickets and prints what the service decided. ``make run`` runs it, then ``triage serve``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,18 +21,25 @@ from models.encoder import MemoizedEncoder, load_encoder
 from models.loading import load_artifact
 from training import tracking
 from training.train import train_task
+from triage.adapters.bootstrap import build_service, open_database
 from triage.adapters.policy_file import load_routing_config
-from triage.config import REGISTERED_MODEL_NAMES, get_settings
+from triage.adapters.sql.migrate import upgrade
+from triage.config import REGISTERED_MODEL_NAMES, Settings, get_settings
 from triage.domain.ticket import Customer, Ticket
 from triage.engine.factory import build_pipeline
 from triage.kernel.clock import utc_now
 from triage.kernel.errors import ArtifactMismatch
+from triage.kernel.vocabulary import Role
 from triage.services.assign import triage_and_route
+from triage.services.audit import SYSTEM
+from triage.services.keys import authenticate, create_key
 from triage.services.routing_board import RoutingBoard
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 #: Task -> label column of demo/tickets.csv.
 DEMO_LABELS = {"category": "category", "urgency": "urgency", "sentiment": "sentiment"}
+#: The demo keys: role -> (teams, agent).
+DEMO_KEYS = {"intake": ([], None), "agent": ([], "wang.lei"), "manager": (["tech"], None), "admin": ([], None)}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +89,14 @@ def run(args: argparse.Namespace) -> int:
         _say(f"building the knowledge base from {args.articles} into {kb_dir}")
         KnowledgeBase.build(load_articles(args.articles), encoder, show_progress=True).save(kb_dir)
 
+    engine = open_database(settings, require_migrated=False)
+    before, after = upgrade(engine)
+    engine.dispose()
+    if before != after:
+        _say(f"database {settings.resolved_database_url} migrated to schema {after}")
+    keys = _demo_keys(settings)
+    _say(f"demo API keys are in {settings.home / 'demo-keys.json'} ({', '.join(keys)})")
+
     pipeline = build_pipeline(settings, encoder=encoder)
     routing = load_routing_config(settings.routing_config_dir, taxonomy_file=settings.taxonomy_file)
     for warning in routing.taxonomy.check_labels(pipeline.classify.labels):
@@ -107,3 +125,24 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"models: {pipeline.model_versions}")
     return 0
+
+
+def _demo_keys(settings: Settings) -> dict[str, str]:
+    """The demo keys, created once and kept (readable only by this user) so `make run` can print them again."""
+    path = settings.home / "demo-keys.json"
+    service = build_service(settings)
+    try:
+        if path.is_file():
+            keys = json.loads(path.read_text())
+            if all(authenticate(service.read, key) for key in keys.values()):
+                return keys
+        keys = {
+            role: create_key(service.start, service.desk, role=Role(role), name=f"demo {role}", teams=teams,
+                             agent_id=agent, now=utc_now(), actor=SYSTEM)[0]
+            for role, (teams, agent) in DEMO_KEYS.items()
+        }  # fmt: skip
+    finally:
+        service.stop()
+    path.write_text(json.dumps(keys, indent=2))
+    os.chmod(path, 0o600)
+    return keys

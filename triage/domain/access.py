@@ -79,4 +79,4 @@ def require_role(principal: Principal, *roles: Role, action: str) -> None:
     """
     if principal.role not in roles:
         allowed = ", ".join(role.value for role in roles)
-        raise PermissionDenied(f"a {principal.role.value} key may not {action}; this needs one of: {allowed}")
+        raise PermissionDenied(f"{principal.role.value} keys may not {action}; this needs one of: {allowed}")

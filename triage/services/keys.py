@@ -58,7 +58,7 @@ def create_key(
             raise InvalidTicket(f"an agent key needs --agent with a roster id (got {agent_id!r}); known: {known}")
         team_set = team_set or frozenset({agent.team})
     elif agent_id is not None:
-        raise InvalidTicket(f"only agent keys name an agent; a {role.value} key cannot")
+        raise InvalidTicket(f"only agent keys name an agent; {role.value} keys cannot")
     if role is Role.MANAGER and not team_set:
         raise InvalidTicket("a manager key needs --team (the team or teams it manages)")
     key_id = secrets.token_hex(6)

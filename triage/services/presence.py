@@ -43,7 +43,7 @@ def set_presence(
         or (principal.role is Role.MANAGER and agent.team in principal.teams)
     )
     if not allowed:
-        raise PermissionDenied(f"a {principal.role.value} key may not change the presence of {agent_id}")
+        raise PermissionDenied(f"{principal.role.value} keys may not change the presence of {agent_id}")
     moved = []
     with start() as uow:
         uow.presence.set_presence(agent_id, status)
