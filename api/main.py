@@ -20,7 +20,7 @@ from api.deps import KeyCache
 from api.logging_setup import configure_logging
 from api.metrics import ServiceMetrics
 from api.middleware import ServiceMiddleware
-from api.routes import admin, agents, health, tickets, triage
+from api.routes import admin, agents, alerts, analytics, health, tickets, triage
 from api.waiters import TriageWaiters
 from triage import __version__
 from triage.adapters.bootstrap import Service, build_service, load_pipeline
@@ -69,7 +69,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         waiters = TriageWaiters(asyncio.get_running_loop())
         hooks = WorkerHooks(on_done=waiters.done, on_triaged=metrics.observe_triage,
-                            on_escalations=metrics.observe_escalations, on_reload=metrics.serve_models)  # fmt: skip
+                            on_alerts=metrics.observe_alerts, on_reload=metrics.serve_models)  # fmt: skip
         service = build_service(settings, hooks=hooks)  # an un-migrated or unreachable database stops start-up here
 
         def queue_depth() -> tuple[int, float]:
@@ -98,6 +98,6 @@ def create_app(
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     errors.install(app)
-    for module in (health, tickets, triage, agents, admin):
+    for module in (health, tickets, triage, alerts, analytics, agents, admin):
         app.include_router(module.router)
     return app

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from triage.domain.escalation import EscalationEvent
+from triage.domain.alerts import Alert
 from triage.engine.results import TriageResult
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -67,9 +67,9 @@ class ServiceMetrics:
         self._recent.append(abstained)
         self.abstain_rate.set(sum(self._recent) / len(self._recent))
 
-    def observe_escalations(self, events: list[EscalationEvent]) -> None:
-        for event in events:
-            self.alerts.labels(f"escalation:{event.rule}").inc()
+    def observe_alerts(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            self.alerts.labels(alert.type.value).inc()
 
     def serve_models(self, versions: dict[str, str]) -> None:
         self.models.clear()

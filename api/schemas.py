@@ -8,10 +8,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from triage.domain.agents import AgentStatus
+from triage.domain.alerts import Alert, AlertType, Severity
 from triage.domain.escalation import EscalationEvent
 from triage.domain.ticket import Ticket
 from triage.kernel.vocabulary import Channel, MessageKind, Priority, Role, TicketStatus, Tier, TriageState
-from triage.ports import AuditEntry, KeyRecord, Message
+from triage.ports import AuditEntry, Delivery, KeyRecord, Message, Webhook
 from triage.services.queries import SlaStatus, TicketDetails
 
 #: Longest subject and body accepted. The models read at most ``TRIAGE_MAX_TEXT_CHARS`` of a ticket (the rest is
@@ -297,6 +298,59 @@ class KeyCreated(KeyPublic):
     key: str = Field(description="The key itself. Shown once; only its hash is stored.")
 
 
+class AlertPublic(BaseModel):
+    id: int
+    type: AlertType
+    severity: Severity
+    reason: str
+    ticket: str | None = Field(description="The ticket number (none for model drift).")
+    team: str | None
+    tier: Tier
+    related: list[str]
+    details: dict[str, Any]
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+class WebhookCreate(Strict):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/]+")
+    secret: str = Field(min_length=16, max_length=256)
+    events: list[AlertType] = Field(min_length=1)
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[AlertType]
+    active: bool
+    created_at: datetime
+    created_by: str
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    webhook_id: str
+    alert_id: int
+    event: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class SuggestionRating(Strict):
+    helpful: bool
+
+
+class RatingPublic(BaseModel):
+    article_id: str
+    helpful: bool
+    counted: bool = Field(description="False when this person had already voted the same.")
+
+
 class ModelsPublic(BaseModel):
     versions: dict[str, str]
     encoder: str
@@ -390,3 +444,22 @@ def audit_public(entry: AuditEntry) -> AuditEntryPublic:
     return AuditEntryPublic(at=entry.at, actor=entry.actor, action=entry.action,
                             before=dict(entry.before) if entry.before else None,
                             after=dict(entry.after) if entry.after else None)  # fmt: skip
+
+
+def alert_public(alert: Alert) -> AlertPublic:
+    return AlertPublic(id=alert.id or 0, type=alert.type, severity=alert.severity, reason=alert.reason,
+                       ticket=alert.number, team=alert.team, tier=alert.tier, related=list(alert.related),
+                       details=dict(alert.details), created_at=alert.created_at,
+                       acknowledged_at=alert.acknowledged_at, acknowledged_by=alert.acknowledged_by)  # fmt: skip
+
+
+def webhook_public(webhook: Webhook) -> WebhookPublic:
+    return WebhookPublic(id=webhook.id, url=webhook.url, events=sorted(webhook.events), active=webhook.active,
+                         created_at=webhook.created_at, created_by=webhook.created_by)  # fmt: skip
+
+
+def delivery_public(delivery: Delivery) -> DeliveryPublic:
+    return DeliveryPublic(id=delivery.id, webhook_id=delivery.webhook_id, alert_id=delivery.alert_id,
+                          event=delivery.event, state=delivery.state, attempts=delivery.attempts,
+                          next_attempt_at=delivery.next_attempt_at, last_status=delivery.last_status,
+                          last_error=delivery.last_error, delivered_at=delivery.delivered_at)  # fmt: skip

@@ -11,11 +11,12 @@ from typing import Any
 
 from triage.domain.access import TicketScope
 from triage.domain.agents import AgentStatus
+from triage.domain.alerts import Alert, AlertType, Severity
 from triage.domain.calendar import BusinessCalendar
 from triage.domain.escalation import EscalationEvent
 from triage.domain.sla import SlaClock
 from triage.domain.ticket import Ticket
-from triage.kernel.vocabulary import MessageKind, Priority, Role, TicketStatus, TriageState
+from triage.kernel.vocabulary import Channel, MessageKind, Priority, Role, TicketStatus, TriageState
 
 
 class AgentLoadStore(abc.ABC):
@@ -142,6 +143,7 @@ class Message:
     body: str
     mentions: tuple[str, ...]
     created_at: datetime
+    anger: float | None = None  # customer messages, once the sentiment model has read them
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,10 @@ class TicketRepository(abc.ABC):
     @abc.abstractmethod
     def open_for_agent(self, agent_id: str) -> list[Ticket]:
         """Open tickets assigned to ``agent_id``."""
+
+    @abc.abstractmethod
+    def category_decisions(self, *, since: datetime, limit: int) -> list[tuple[float, str | None]]:
+        """``(confidence, abstain reason)`` of the category model for tickets triaged since ``since``."""
 
 
 class IdempotencyStore(abc.ABC):
@@ -291,6 +297,10 @@ class MessageLog(abc.ABC):
     @abc.abstractmethod
     def thread(self, number: str) -> list[Message]: ...
 
+    @abc.abstractmethod
+    def set_anger(self, number: str, created_at: datetime, anger: float) -> None:
+        """Record the anger the sentiment model read in a customer message."""
+
 
 class AuditLog(abc.ABC):
     """Append-only audit trail."""
@@ -338,6 +348,10 @@ class VectorMemory(abc.ABC):
     def since(self, after_id: int, *, not_before: datetime, encoder_id: str) -> list[StoredVector]:
         """Vectors stored after row ``after_id``, of tickets created from ``not_before`` on, oldest first."""
 
+    @abc.abstractmethod
+    def abstained(self, *, not_before: datetime, encoder_id: str, limit: int) -> list[tuple[str, str, bytes]]:
+        """``(number, subject, vector)`` of abstained tickets created from ``not_before`` on."""
+
 
 class Leases(abc.ABC):
     """Named, expiring locks for periodic work that one worker at a time should do."""
@@ -347,6 +361,210 @@ class Leases(abc.ABC):
 
     @abc.abstractmethod
     def release(self, name: str, holder: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Filters of the alert list (combined with AND)."""
+
+    type: AlertType | None = None
+    severity: Severity | None = None
+    team: str | None = None
+    number: str | None = None
+    acknowledged: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A receiver of signed event deliveries."""
+
+    id: str
+    url: str
+    secret: str
+    events: frozenset[AlertType]
+    active: bool
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event for one webhook: its body is fixed, its attempts are counted."""
+
+    id: int
+    webhook_id: str
+    alert_id: int
+    event: str
+    body: str
+    state: str  # pending | delivered | dead
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A person's correction of what a model decided, with the model version it corrects."""
+
+    number: str
+    field: str  # category | priority
+    model_version: str | None
+    predicted: str | None
+    corrected: str
+    actor: str
+    created_at: datetime
+
+
+class AlertStore(abc.ABC):
+    """Stored alerts; ids increase, so ``after`` a given id is a resumable stream."""
+
+    @abc.abstractmethod
+    def add(self, alert: Alert) -> Alert:
+        """Store an alert; returns it with its ``id``."""
+
+    @abc.abstractmethod
+    def list(self, filters: AlertFilter, *, teams: frozenset[str] | None, after_id: int = 0, limit: int = 100) -> list[Alert]:
+        """Alerts matching ``filters``, visible to ``teams`` (``None``: all), ids above ``after_id``, oldest first."""
+
+    @abc.abstractmethod
+    def get(self, alert_id: int) -> Alert | None: ...
+
+    @abc.abstractmethod
+    def acknowledge(self, alert_id: int, *, by: str, at: datetime) -> bool:
+        """Mark acknowledged (once); ``False`` if it already was."""
+
+    @abc.abstractmethod
+    def latest_id(self) -> int:
+        """The newest alert's id (0 when there is none): where a new live subscriber starts."""
+
+    @abc.abstractmethod
+    def exists(self, alert_type: AlertType, *, number: str | None, since: datetime) -> bool:
+        """Whether an alert of this type for this ticket was raised since ``since`` (to avoid repeating one)."""
+
+
+class WebhookStore(abc.ABC):
+    """Webhooks and their outbox of deliveries."""
+
+    @abc.abstractmethod
+    def add(self, webhook: Webhook) -> None: ...
+
+    @abc.abstractmethod
+    def all(self) -> list[Webhook]: ...
+
+    @abc.abstractmethod
+    def get(self, webhook_id: str) -> Webhook | None: ...
+
+    @abc.abstractmethod
+    def deactivate(self, webhook_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def enqueue(self, webhook_id: str, alert_id: int, event: str, body: str, *, at: datetime) -> int:
+        """Queue one delivery (in the transaction that stored the alert); returns its id."""
+
+    @abc.abstractmethod
+    def claim(self, worker: str, *, limit: int, lease: timedelta, now: datetime) -> list[Delivery]:
+        """Due deliveries (and ones whose holder's lease ran out), exclusively for ``worker``."""
+
+    @abc.abstractmethod
+    def delivered(self, delivery_id: int, worker: str, *, status: int, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def failed(self, delivery_id: int, worker: str, *, status: int | None, error: str,
+               retry_at: datetime | None, at: datetime) -> None:  # fmt: skip
+        """Record a failed attempt: retry at ``retry_at``, or dead-letter it (``None``)."""
+
+    @abc.abstractmethod
+    def redeliver(self, delivery_id: int, *, at: datetime) -> bool:
+        """Queue a delivered or dead delivery again (manual redelivery)."""
+
+    @abc.abstractmethod
+    def deliveries(self, *, webhook_id: str | None, state: str | None, limit: int) -> list[Delivery]: ...
+
+
+class FeedbackStore(abc.ABC):
+    """Corrections and suggestion ratings, and the live model quality they give."""
+
+    @abc.abstractmethod
+    def add_correction(self, correction: Correction) -> None: ...
+
+    @abc.abstractmethod
+    def rate_suggestion(self, number: str, article_id: str, *, helpful: bool, actor: str, at: datetime) -> bool:
+        """Record a vote; ``False`` when this person had voted the same on it already."""
+
+    @abc.abstractmethod
+    def unapplied_votes(self, number: str) -> list[tuple[str, bool]]:
+        """``(article id, helpful)`` votes on ``number``'s suggestions not yet counted in the knowledge base."""
+
+    @abc.abstractmethod
+    def mark_votes_applied(self, number: str) -> None: ...
+
+    @abc.abstractmethod
+    def quality(self, *, since: datetime | None) -> dict[str, Any]:
+        """Per model version and label: triaged, corrected, live accuracy; abstain rate; re-routed share."""
+
+    @abc.abstractmethod
+    def corrected_tickets(self, *, since: datetime | None) -> list[dict[str, Any]]:
+        """One row per corrected ticket: its text, final category and priority, language, what was corrected."""
+
+
+class PeriodicRuns(abc.ABC):
+    """Periodic jobs (the daily drift check) that one process runs per period."""
+
+    @abc.abstractmethod
+    def claim(self, name: str, *, every: timedelta, now: datetime) -> bool:
+        """Whether this caller should run ``name`` now (the last run is older than ``every``); records the run."""
+
+
+class WebhookSender(abc.ABC):
+    """Sends one signed webhook request (an HTTP client in production, a fake in tests)."""
+
+    @abc.abstractmethod
+    def send(self, url: str, *, headers: Mapping[str, str], body: bytes) -> int:
+        """POST ``body``; returns the HTTP status. Raises ``OSError`` (or a subclass) when nothing answered."""
+
+
+@dataclass(frozen=True)
+class AnalyticsFilter:
+    """The slice of tickets analytics look at: created in ``[start, end)``, optionally one team, channel,
+    category (and the labels below it) or priority."""
+
+    start: datetime
+    end: datetime
+    team: str | None = None
+    channel: Channel | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    teams: frozenset[str] | None = None  # the caller's scope (``None``: every team)
+
+
+class AnalyticsQueries(abc.ABC):
+    """Aggregates computed by the database (see :mod:`triage.adapters.sql.analytics`)."""
+
+    @abc.abstractmethod
+    def percentiles(self, column: str, filters: AnalyticsFilter, *, group_by: str | None = None,
+                    ps: tuple[int, ...] = (50, 90)) -> dict[Any, dict[str, float | None]]: ...  # fmt: skip
+
+    @abc.abstractmethod
+    def summary(self, filters: AnalyticsFilter) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def sla_attainment(self, filters: AnalyticsFilter, by: str) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def backlog(self, filters: AnalyticsFilter) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def open_age(self, filters: AnalyticsFilter, *, now: datetime) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def agents(self, filters: AnalyticsFilter) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def hot_topics(self, filters: AnalyticsFilter) -> dict[str, Any]: ...
 
 
 class UnitOfWork(abc.ABC):
@@ -363,6 +581,11 @@ class UnitOfWork(abc.ABC):
     presence: PresenceStore
     vectors: VectorMemory
     leases: Leases
+    alerts: AlertStore
+    webhooks: WebhookStore
+    feedback: FeedbackStore
+    periodic: PeriodicRuns
+    analytics: AnalyticsQueries
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -17,10 +17,12 @@ from api.schemas import (
     MergeRequest,
     MessageCreate,
     MessagePublic,
+    RatingPublic,
     ReassignRequest,
     ResolveRequest,
     StatusChange,
     SubtaskCreate,
+    SuggestionRating,
     TicketCreate,
     TicketPublic,
     TicketsBatchCreate,
@@ -35,7 +37,7 @@ from triage.adapters.bootstrap import Service
 from triage.domain.access import Principal
 from triage.domain.ticket import Customer
 from triage.kernel.clock import utc_now
-from triage.kernel.vocabulary import Priority, TicketStatus, TriageState
+from triage.kernel.vocabulary import MessageKind, Priority, TicketStatus, TriageState
 from triage.ports import TicketFilter
 from triage.services import intake, lifecycle, queries
 
@@ -144,6 +146,8 @@ def add_message(number: str, body: MessageCreate, service: ServiceDep, principal
     """A reply to the customer, an internal note (with @mentions) or the customer's own message."""
     message = lifecycle.add_message(service.start, service.desk, principal, number, kind=body.kind, body=body.body,
                                     now=utc_now())  # fmt: skip
+    if body.kind is MessageKind.CUSTOMER and service.worker is not None:
+        service.worker.wake()  # the worker reads the message's anger
     return message_public(message)
 
 
@@ -170,6 +174,24 @@ def classify(number: str, body: ClassifyRequest, service: ServiceDep, principal:
     lifecycle.classify(service.start, service.desk, principal, number, category=body.category, priority=body.priority,
                        now=utc_now())  # fmt: skip
     return _details(service, principal, number)
+
+
+@router.post("/{number}/corrections", response_model=TicketPublic, responses={**NOT_FOUND, **CONFLICT})
+def correct(number: str, body: ClassifyRequest, service: ServiceDep, principal: PrincipalDep) -> TicketPublic:
+    """Correct what the models decided (category and/or priority); stored with the model version it corrects."""
+    return classify(number, body, service, principal)
+
+
+@router.post("/{number}/suggestions/{article_id}/feedback", response_model=RatingPublic, responses=NOT_FOUND)
+def rate_suggestion(
+    number: str, article_id: str, body: SuggestionRating, service: ServiceDep, principal: PrincipalDep
+) -> RatingPublic:
+    """Mark a suggested answer helpful or not; the vote feeds the article's effectiveness in the knowledge base."""
+    counted = lifecycle.rate_suggestion(service.start, principal, number, article_id=article_id, helpful=body.helpful,
+                                        now=utc_now())  # fmt: skip
+    if counted and service.worker is not None:
+        service.worker.wake()
+    return RatingPublic(article_id=article_id, helpful=body.helpful, counted=counted)
 
 
 @router.post("/{number}/csat", response_model=TicketPublic, responses={**NOT_FOUND, **CONFLICT})

@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.main import create_app
-from bench.harness import prepare_models
+from bench.harness import free_port, prepare_models
 from tests.fakes import fake_pipeline
 from triage.adapters.bootstrap import build_service
 from triage.adapters.sql.engine import make_engine
@@ -152,3 +156,44 @@ def api(database_url: str, tmp_path: Path, always_on_config: Path) -> Iterator[A
     app = create_app(settings, pipeline_factory=fake_pipeline_factory, load_in_background=False, configure_logs=False)
     with TestClient(app) as client:
         yield Api(client, keys, settings)
+
+
+class LiveApi:
+    """A real uvicorn server on 127.0.0.1 (in this process) around the app, for streaming and webhook tests."""
+
+    def __init__(self, app: object) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    access_log=False))  # fmt: skip
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveApi:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("the live API did not become ready")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path, always_on_config: Path) -> Iterator[tuple[LiveApi, dict[str, str], Settings]]:
+    """A live server with a pipeline of fakes, quick sweeps and quick webhook retries, plus a key per role."""
+    settings = service_settings(tmp_path / "home", database_url, always_on_config, triage_wait_seconds=3.0,
+                                webhook_retry_seconds=0.2, webhook_max_attempts=4)  # fmt: skip
+    keys = make_keys(settings)
+    app = create_app(settings, pipeline_factory=fake_pipeline_factory, load_in_background=False, configure_logs=False)
+    with LiveApi(app) as server:
+        yield server, keys, settings

@@ -3,21 +3,16 @@ response that breaks the documented schema. The number of examples is bounded so
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.main import create_app
-from bench.harness import free_port
-from tests.integration.conftest import fake_pipeline_factory, make_keys, new_database, service_settings
+from tests.integration.conftest import LiveApi, fake_pipeline_factory, make_keys, new_database, service_settings
 
 pytestmark = pytest.mark.integration
 
@@ -34,21 +29,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, always_on_config: Path
     app_settings = service_settings(folder / "home", url, always_on_config, triage_wait_seconds=0.5)
     admin = make_keys(app_settings)["admin"]
     app = create_app(app_settings, pipeline_factory=fake_pipeline_factory, load_in_background=False, configure_logs=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base, admin
-    server.should_exit = True
-    thread.join(30)
+    with LiveApi(app) as server:
+        yield server.url, admin
     cleanup()  # type: ignore[operator]
 
 

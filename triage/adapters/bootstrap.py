@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +17,7 @@ from triage.adapters.policy_file import load_routing_config
 from triage.adapters.sql.engine import make_engine
 from triage.adapters.sql.migrate import current_revision, head_revision
 from triage.adapters.sql.unit_of_work import SqlUnitOfWork
+from triage.adapters.webhook_http import HttpWebhookSender
 from triage.config import Settings
 from triage.domain.desk import RoutingConfig
 from triage.engine.batching import MicroBatcher
@@ -24,6 +26,7 @@ from triage.engine.pipeline import StageObserver, TriagePipeline
 from triage.kernel.errors import NotReady
 from triage.ports import UnitOfWork
 from triage.services.processing import PipelineHolder, WorkerSettings
+from triage.services.webhooks import RetryPolicy
 from triage.services.worker import Worker, WorkerConfig, WorkerHooks
 
 logger = logging.getLogger(__name__)
@@ -129,11 +132,14 @@ class Service:
             batch_wait=settings.batch_wait_ms / 1000,
             sweep_every=settings.sweep_seconds,
             reload_every=settings.reload_seconds,
+            drift_every=settings.drift_hours * 3600,
+            webhook_policy=RetryPolicy(base=timedelta(seconds=settings.webhook_retry_seconds),
+                                       max_attempts=settings.webhook_max_attempts),
             settings=WorkerSettings(max_batch=settings.batch_max),
         )
         self.worker = Worker(self.start, self.desk, self.holder, settings.resolved_kb_dir, config=config,
                              build_pipeline=rebuild, model_versions=lambda: configured_versions(settings),
-                             hooks=self.hooks).start_threads()  # fmt: skip
+                             hooks=self.hooks, webhook_sender=HttpWebhookSender()).start_threads()  # fmt: skip
 
     def stop(self) -> None:
         """Graceful shutdown: finish the batch in flight, hand claimed jobs back, close the database."""

@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "worker": "run the background workers alone (scale-out)",
     "db": "database schema: upgrade, status",
     "keys": "API keys: create, list, revoke",
+    "webhooks": "webhooks: add, list, deliveries, redeliver, remove",
+    "export-corrections": "write agents' corrections as a training file",
 }
 
 
@@ -43,7 +45,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     for name, summary in COMMANDS.items():
         command = subparsers.add_parser(name, help=summary, description=summary)
         if name == chosen:
-            importlib.import_module(f"triage.cli.{name}").configure(command)
+            importlib.import_module(f"triage.cli.{name.replace('-', '_')}").configure(command)
     return parser
 
 

@@ -81,6 +81,20 @@ class Ticket:
     closed_at: datetime | None = None
     solution: str | None = None
     csat: int | None = None
+    # -- what the models said, and the figures analytics aggregate --------------------------------------------
+    predicted_category: str | None = None
+    predicted_priority: Priority | None = None
+    category_model_version: str | None = None
+    urgency_model_version: str | None = None
+    abstained: bool | None = None
+    rerouted: bool = False  # a person moved it after triage
+    reopen_count: int = 0
+    agent_replies: int = 0
+    first_response_s: float | None = None
+    first_response_business_s: float | None = None
+    handling_s: float | None = None
+    handling_business_s: float | None = None
+    sla_breached: bool | None = None
 
     def __post_init__(self) -> None:
         self.channel = Channel(self.channel)
@@ -88,6 +102,8 @@ class Ticket:
         self.triage_state = TriageState(self.triage_state)
         if self.priority is not None:
             self.priority = Priority(self.priority)
+        if self.predicted_priority is not None:
+            self.predicted_priority = Priority(self.predicted_priority)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Ticket) and other.id == self.id

@@ -18,13 +18,15 @@ from triage.domain.taxonomy import split_label
 from triage.domain.ticket import Customer, Ticket
 from triage.kernel.errors import Conflict, IllegalTransition, InvalidTicket, NotFound
 from triage.kernel.vocabulary import MessageKind, Priority, Role, TicketStatus, TriageState
-from triage.ports import Message, UnitOfWork
+from triage.ports import Correction, Message, UnitOfWork
 from triage.services import dispatch
 from triage.services.audit import record, snapshot
 from triage.services.intake import NewTicket, submit
 from triage.services.sla import update_clock
 
 KB_INGEST_JOB = "kb_ingest"
+MESSAGE_SENTIMENT_JOB = "message_sentiment"
+KB_FEEDBACK_JOB = "kb_feedback"
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.\-]+)")
 _WORKERS = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 _STATUS_FIELDS = ("status", "team", "assignee")
@@ -113,6 +115,7 @@ def _reopen(uow: UnitOfWork, desk: RoutingConfig, ticket: Ticket, *, now: dateti
     """A resolved ticket comes back: new SLA cycle, same agent if they have room, else routed again."""
     ticket.move_to(TicketStatus.IN_PROGRESS)
     ticket.resolved_at = None
+    ticket.reopen_count += 1
     update_clock(uow, desk, ticket, lambda c: c.reopen(now), now=now)
     agent = desk.agent(ticket.assignee) if ticket.assignee else None
     if agent is not None and uow.agents.claim(agent.id, agent.capacity):
@@ -147,11 +150,16 @@ def add_message(
         message = Message(number, kind, principal.label, body, mentions(body) if kind is MessageKind.NOTE else (), now)
         uow.messages.add(message)
         if kind is MessageKind.REPLY:
-            ticket.first_response_at = ticket.first_response_at or now
+            ticket.agent_replies += 1
             if ticket.status in (TicketStatus.NEW, TicketStatus.ASSIGNED):
                 ticket.move_to(TicketStatus.IN_PROGRESS)
-            update_clock(uow, desk, ticket, lambda c: c.respond(now), now=now)
+            clock = update_clock(uow, desk, ticket, lambda c: c.respond(now), now=now)
+            if ticket.first_response_at is None:
+                ticket.first_response_at = now
+                ticket.first_response_s = _seconds(ticket, now)
+                ticket.first_response_business_s = clock.elapsed(now, "first_response").total_seconds() if clock else None
         elif kind is MessageKind.CUSTOMER:
+            uow.jobs.enqueue(MESSAGE_SENTIMENT_JOB, ticket.id, at=now)  # the worker reads its anger
             if ticket.status is TicketStatus.PENDING_CUSTOMER:
                 ticket.move_to(TicketStatus.IN_PROGRESS)
                 update_clock(uow, desk, ticket, lambda c: c.resume(now), now=now)
@@ -176,7 +184,13 @@ def resolve(
         if solution and solution.strip():
             ticket.solution = solution.strip()
             uow.jobs.enqueue(KB_INGEST_JOB, ticket.id, at=now)
-        update_clock(uow, desk, ticket, lambda c: c.resolve(now), now=now)
+        clock = update_clock(uow, desk, ticket, lambda c: c.resolve(now), now=now)
+        ticket.handling_s = _seconds(ticket, now)
+        if clock is not None:
+            ticket.handling_business_s = sum(
+                c.stopped["resolution"][1].total_seconds() for c in clock.cycles if "resolution" in c.stopped
+            )
+            ticket.sla_breached = clock.ever_breached(now)
         dispatch.release(uow, ticket)
         _save(uow, ticket, now)
         record(uow, actor=principal, action="resolved", at=now, ticket=ticket, before=before,
@@ -225,6 +239,7 @@ def reassign(
         else:
             dispatch.route(uow, desk, ticket, now=now, exclude=frozenset({previous}) if previous else frozenset())
         update_clock(uow, desk, ticket, lambda c: None, now=now)  # recipients changed
+        ticket.rerouted = ticket.rerouted or ticket.team != before["team"]
         _save(uow, ticket, now)
         record(uow, actor=principal, action="reassigned", at=now, ticket=ticket, before=before,
                after=snapshot(ticket, _STATUS_FIELDS))  # fmt: skip
@@ -274,11 +289,57 @@ def classify(
         if priority is not None and priority != before["priority"]:
             target = desk.sla.target_for(priority=ticket.priority, tier=ticket.tier, category=ticket.category)
             update_clock(uow, desk, ticket, lambda c: setattr(c, "target", target), now=now)
+        _record_corrections(uow, ticket, principal, now=now)
+        ticket.rerouted = ticket.rerouted or ticket.team != before["team"]
         _save(uow, ticket, now)
         record(uow, actor=principal, action="classified", at=now, ticket=ticket, before=before,
                after=snapshot(ticket, fields))  # fmt: skip
         uow.commit()
         return ticket
+
+
+def _record_corrections(uow: UnitOfWork, ticket: Ticket, principal: Principal, *, now: datetime) -> None:
+    """Store, with the model version, every field a person set differently from what the model decided."""
+    decisions = (
+        ("category", ticket.category, ticket.predicted_category if not ticket.abstained else None,
+         ticket.category_model_version),
+        ("priority", ticket.priority, ticket.predicted_priority, ticket.urgency_model_version),
+    )  # fmt: skip
+    for field, final, predicted, version in decisions:
+        if version is None or final is None or str(final) == str(predicted or ""):
+            continue
+        uow.feedback.add_correction(Correction(number=ticket.id, field=field, model_version=version,
+                                               predicted=str(predicted) if predicted else None, corrected=str(final),
+                                               actor=principal.label, created_at=now))  # fmt: skip
+
+
+def rate_suggestion(
+    start: Start, principal: Principal, number: str, *, article_id: str, helpful: bool, now: datetime
+) -> bool:
+    """An agent rates a suggested answer; the vote reaches the article's effectiveness in the knowledge base.
+
+    Returns:
+        Whether the vote changed anything (the same vote twice counts once).
+
+    Raises:
+        InvalidTicket: the article was not suggested for this ticket.
+    """
+    with start() as uow:
+        ticket = _workable(uow, principal, number, "rate suggestions")
+        suggested = {s["article_id"] for s in (ticket.triage or {}).get("suggestions", [])}
+        if article_id not in suggested:
+            raise InvalidTicket(f"article {article_id!r} was not suggested for ticket {number}")
+        changed = uow.feedback.rate_suggestion(number, article_id, helpful=helpful, actor=principal.label, at=now)
+        if changed:
+            uow.jobs.enqueue(KB_FEEDBACK_JOB, number, at=now)
+            record(uow, actor=principal, action="suggestion-rated", at=now, ticket=ticket,
+                   after={"article_id": article_id, "helpful": helpful})  # fmt: skip
+        uow.commit()
+        return changed
+
+
+def _seconds(ticket: Ticket, now: datetime) -> float | None:
+    return (now - ticket.created_at).total_seconds() if ticket.created_at else None
 
 
 def set_csat(start: Start, principal: Principal, number: str, *, score: int, now: datetime) -> Ticket:

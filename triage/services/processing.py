@@ -21,6 +21,7 @@ import numpy as np
 
 from kb_index.knowledge_base import KnowledgeBase
 from kb_index.snapshots import current_snapshot
+from triage.domain.alerts import Alert, AlertType, Severity, anger_alert
 from triage.domain.desk import RoutingConfig
 from triage.domain.routing import Assignment
 from triage.domain.ticket import Customer, Ticket
@@ -29,13 +30,14 @@ from triage.engine.results import TriageResult
 from triage.engine.similar import SimilarityReport, SimilarTicketFinder, embed_tickets
 from triage.engine.stages.suggest import AnswerSuggester
 from triage.kernel.errors import ModelNotReady, TriageError
-from triage.kernel.vocabulary import TicketStatus, TriageState
+from triage.kernel.vocabulary import MessageKind, TicketStatus, Tier, TriageState
 from triage.ports import Job, UnitOfWork
 from triage.services import dispatch
+from triage.services.alerts import is_quiet, raise_alert
 from triage.services.assign import route_triaged
 from triage.services.audit import SYSTEM, record
 from triage.services.intake import TRIAGE_JOB
-from triage.services.lifecycle import KB_INGEST_JOB
+from triage.services.lifecycle import KB_FEEDBACK_JOB, KB_INGEST_JOB, MESSAGE_SENTIMENT_JOB
 from triage.services.sla import start_clock
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class WorkerSettings:
     max_attempts: int = 3
     backoff: timedelta = timedelta(seconds=5)
     similar_window: timedelta = timedelta(days=14)
+    incident_window: timedelta = timedelta(minutes=30)
+    incident_customers: int = 3
 
 
 class SimilarityMemory:
@@ -126,6 +130,7 @@ class TriageProcessor:
         clock: Callable[[], datetime],
         on_done: Callable[[list[str]], None] = lambda numbers: None,
         on_triaged: Callable[[TriageResult], None] = lambda result: None,
+        on_alerts: Callable[[list[Alert]], None] = lambda alerts: None,
     ) -> None:
         self.start = start
         self.holder = holder
@@ -135,6 +140,7 @@ class TriageProcessor:
         self.clock = clock
         self.on_done = on_done
         self.on_triaged = on_triaged
+        self.on_alerts = on_alerts
         encoder = holder.current.encoder
         if encoder is None:
             raise ModelNotReady("the serving pipeline has no shared encoder; build it with build_pipeline")
@@ -195,6 +201,7 @@ class TriageProcessor:
     ) -> None:
         now = self.clock()
         done: list[str] = []
+        raised: list[Alert] = []
         encoder_id = pipeline.encoder.id  # type: ignore[union-attr]
         with self.start() as uow:
             for (job, triaged), result, report, vector in zip(pairs, results, reports, vectors, strict=True):
@@ -206,9 +213,11 @@ class TriageProcessor:
                 ticket.repeat_of, ticket.repeat_contacts = triaged.repeat_of, triaged.repeat_contacts
                 ticket.triage = _triage_record(result, report)
                 ticket.triage_state = TriageState.DONE
+                _remember_prediction(ticket, result)
                 assignment = self._route(uow, ticket, result, now)
                 dispatch.apply_assignment(ticket, assignment, now=now)
                 start_clock(uow, self.desk, ticket, now=now)
+                raised.extend(raise_alert(uow, alert) for alert in self._alerts(uow, ticket, result, report, now))
                 uow.vectors.add(ticket.id, customer_id=ticket.customer.id, encoder_id=encoder_id,
                                 vector=np.asarray(vector, dtype=np.float32).tobytes(), at=ticket.created_at or now)  # fmt: skip
                 uow.tickets.save(ticket)
@@ -223,6 +232,83 @@ class TriageProcessor:
                 self.memory.remember(ticket.id, ticket.customer.id, ticket.created_at or now, np.asarray(vector))
                 self.on_triaged(result)
         self.on_done(done)
+        if raised:
+            self.on_alerts(raised)
+
+    def _alerts(
+        self, uow: UnitOfWork, ticket: Ticket, result: TriageResult, report: SimilarityReport, now: datetime
+    ) -> list[Alert]:
+        """Angry customer, repeat contact and possible incident alerts for a freshly triaged ticket."""
+        out: list[Alert] = []
+        angry = anger_alert(number=ticket.id, team=ticket.team, tier=ticket.tier, angers=[result.sentiment.anger],
+                            threshold=self.desk.policy.angry_threshold, at=now)  # fmt: skip
+        if angry is not None:
+            out.append(angry)
+        if ticket.repeat_of is not None:
+            vip = ticket.tier is Tier.VIP
+            out.append(Alert(type=AlertType.REPEAT_CONTACT, severity=Severity.HIGH if vip else Severity.MEDIUM,
+                             reason=f"customer {ticket.customer.id} contacted again about {ticket.repeat_of} "
+                                    f"({ticket.repeat_contacts} earlier contact(s))",
+                             created_at=now, number=ticket.id, team=ticket.team, tier=ticket.tier,
+                             related=(ticket.repeat_of,)))  # fmt: skip
+        incident = self._incident(uow, ticket, report, now)
+        if incident is not None:
+            out.append(incident)
+        return out
+
+    def _incident(self, uow: UnitOfWork, ticket: Ticket, report: SimilarityReport, now: datetime) -> Alert | None:
+        """A burst of near-duplicate tickets from at least ``incident_customers`` customers within the window."""
+        created = ticket.created_at or now
+        window = self.settings.incident_window
+        burst = [hit for hit in report.similar if hit.duplicate and created - hit.created_at <= window]
+        customers = {hit.customer_id for hit in burst} | {ticket.customer.id}
+        if len(customers) < self.settings.incident_customers:
+            return None
+        members = [hit.ticket_id for hit in burst]
+        if any(uow.alerts.exists(AlertType.POSSIBLE_INCIDENT, number=n, since=now - window) for n in [ticket.id, *members]):
+            return None  # this burst already raised its alert; the ticket joins it silently
+        return Alert(type=AlertType.POSSIBLE_INCIDENT, severity=Severity.CRITICAL,
+                     reason=f"possible incident: {len(members) + 1} similar tickets from {len(customers)} customers "
+                            f"within {int(window.total_seconds() // 60)} minutes",
+                     created_at=now, number=ticket.id, team=ticket.team, tier=ticket.tier, related=tuple(members),
+                     details={"customers": len(customers)})  # fmt: skip
+
+    def run_messages_once(self, *, limit: int = 32) -> int:
+        """Read the anger of new customer messages; raise an alert when a customer is (increasingly) angry."""
+        now = self.clock()
+        with self.start() as uow:
+            jobs = uow.jobs.claim(MESSAGE_SENTIMENT_JOB, self.worker_id, limit=limit, lease=self.settings.lease, now=now)
+            uow.commit()
+        if not jobs:
+            return 0
+        with self.start() as uow:
+            threads = {job.number: (uow.tickets.get(job.number), uow.messages.thread(job.number)) for job in jobs}
+        unread = [(n, m) for n, (_, thread) in threads.items() for m in thread
+                  if m.kind is MessageKind.CUSTOMER and m.anger is None]  # fmt: skip
+        scores = self.holder.current.sentiment.batch([m.body[: self.holder.current.max_chars] for _, m in unread]) if unread else []
+        angers = {(n, m.created_at): s.anger for (n, m), s in zip(unread, scores, strict=True)}
+        raised: list[Alert] = []
+        with self.start() as uow:
+            for job in jobs:
+                if not uow.jobs.complete(job, self.worker_id, now=now):
+                    continue
+                ticket, thread = threads[job.number]
+                if ticket is None:
+                    continue
+                for (number, created_at), anger in angers.items():
+                    if number == job.number:
+                        uow.messages.set_anger(number, created_at, anger)
+                history = [ticket.anger] + [angers.get((m.number, m.created_at), m.anger) or 0.0
+                                            for m in thread if m.kind is MessageKind.CUSTOMER]  # fmt: skip
+                alert = anger_alert(number=ticket.id, team=ticket.team, tier=ticket.tier, angers=history,
+                                    threshold=self.desk.policy.angry_threshold, at=now)  # fmt: skip
+                rising = alert is not None and bool(alert.details.get("rising"))
+                if alert is not None and (rising or not is_quiet(uow, AlertType.ANGRY_CUSTOMER, ticket.id, now=now)):
+                    raised.append(raise_alert(uow, alert))
+            uow.commit()
+        if raised:
+            self.on_alerts(raised)
+        return len(jobs)
 
     def _route(self, uow: UnitOfWork, ticket: Ticket, result: TriageResult, now: datetime) -> Assignment:
         team = ticket.team if ticket.parent else None  # a sub-task stays in the team a person created it for
@@ -258,6 +344,15 @@ class TriageProcessor:
             uow.commit()
         if job.attempts >= self.settings.max_attempts:
             self.on_done([job.number])
+
+
+def _remember_prediction(ticket: Ticket, result: TriageResult) -> None:
+    """Keep what the models said beside what the ticket will become (corrections and live accuracy need it)."""
+    ticket.predicted_category = result.category.label
+    ticket.predicted_priority = result.urgency.level
+    ticket.category_model_version = result.category.model_version
+    ticket.urgency_model_version = result.urgency.model_version
+    ticket.abstained = result.category.abstained
 
 
 def _triage_record(result: TriageResult, report: SimilarityReport) -> dict[str, object]:
@@ -311,12 +406,16 @@ class KnowledgeIngest:
         return True
 
     def run_once(self) -> int:
-        """File one batch of solutions; returns how many jobs it took."""
+        """File one batch of solutions and suggestion votes; returns how many jobs it took."""
         now = self.clock()
         with self.start() as uow:
             if not uow.leases.acquire(self.LEASE, self.worker_id, ttl=timedelta(minutes=5), now=now):
                 return 0
-            jobs = uow.jobs.claim(KB_INGEST_JOB, self.worker_id, limit=self.max_batch, lease=timedelta(minutes=5), now=now)
+            jobs = [
+                job
+                for kind in (KB_INGEST_JOB, KB_FEEDBACK_JOB)
+                for job in uow.jobs.claim(kind, self.worker_id, limit=self.max_batch, lease=timedelta(minutes=5), now=now)
+            ]
             uow.commit()
         try:
             if jobs:
@@ -332,17 +431,25 @@ class KnowledgeIngest:
         now = self.clock()
         with self.start() as uow:
             tickets = {job.number: uow.tickets.get(job.number) for job in jobs}
+            votes = {job.number: uow.feedback.unapplied_votes(job.number) for job in jobs if job.kind == KB_FEEDBACK_JOB}
         if kb is not None:
             self.refresh()
             for job in jobs:
                 ticket = tickets[job.number]
-                if ticket is not None and ticket.solution:
+                if job.kind == KB_INGEST_JOB and ticket is not None and ticket.solution:
                     kb.add_solution(ticket_id=ticket.id, solution=ticket.solution, title=ticket.subject)
+                for article_id, helpful in votes.get(job.number, []):
+                    try:
+                        kb.record_feedback(article_id, helpful=helpful)
+                    except KeyError:
+                        logger.info("vote on an article no longer in the knowledge base", extra={"article": article_id})
             self._loaded = kb.save(self.kb_dir).name
         with self.start() as uow:
             for job in jobs:
                 uow.jobs.complete(job, self.worker_id, now=now)
-                ticket = tickets[job.number]
-                record(uow, actor=SYSTEM, action="kb-ingested" if kb is not None else "kb-skipped", at=now,
-                       ticket=ticket, after={"knowledge_base": str(self.kb_dir) if kb is not None else None})  # fmt: skip
+                if job.kind == KB_FEEDBACK_JOB:
+                    uow.feedback.mark_votes_applied(job.number)
+                else:
+                    record(uow, actor=SYSTEM, action="kb-ingested" if kb is not None else "kb-skipped", at=now,
+                           ticket=tickets[job.number], after={"knowledge_base": str(self.kb_dir) if kb else None})  # fmt: skip
             uow.commit()

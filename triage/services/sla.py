@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from triage.domain.alerts import Alert, escalation_alert
 from triage.domain.desk import RoutingConfig
 from triage.domain.escalation import EscalationEvent, Escalator
 from triage.domain.sla import SlaClock
 from triage.domain.ticket import Ticket
 from triage.ports import UnitOfWork
+from triage.services.alerts import raise_alert
 from triage.services.audit import SYSTEM, record
 
 #: A level whose threshold passed while it could not fire (calendar closed) is looked at again this often, at least.
@@ -51,14 +53,15 @@ def save_clock(
 
 def update_clock(
     uow: UnitOfWork, desk: RoutingConfig, ticket: Ticket, change: Callable[[SlaClock], object], *, now: datetime
-) -> None:
-    """Apply ``change`` (``clock.pause``, ``clock.respond``, ...) to the stored clock and save it."""
+) -> SlaClock | None:
+    """Apply ``change`` (``clock.pause``, ``clock.respond``, ...) to the stored clock, save it and return it."""
     loaded = load_clock(uow, desk, ticket)
     if loaded is None:
-        return
+        return None
     clock, fired = loaded
     change(clock)
     save_clock(uow, desk, ticket, clock, fired=fired, now=now)
+    return clock
 
 
 def _next_check(escalator: Escalator, now: datetime) -> datetime | None:
@@ -70,10 +73,16 @@ def _next_check(escalator: Escalator, now: datetime) -> datetime | None:
 
 
 def sweep(
-    start: Callable[[], UnitOfWork], desk: RoutingConfig, *, now: datetime, limit: int = 200
+    start: Callable[[], UnitOfWork],
+    desk: RoutingConfig,
+    *,
+    now: datetime,
+    limit: int = 200,
+    on_alerts: Callable[[list[Alert]], None] = lambda alerts: None,
 ) -> list[EscalationEvent]:
-    """Fire every escalation level that is due, once; returns the events fired by this call."""
+    """Fire every escalation level that is due, once, with its alert; returns the events fired by this call."""
     fired_now: list[EscalationEvent] = []
+    raised: list[Alert] = []
     with start() as uow:
         for number in uow.sla.due(now, limit=limit):
             ticket = uow.tickets.get(number)
@@ -82,12 +91,17 @@ def sweep(
                 continue
             clock, fired = loaded
             escalator = Escalator(clock=clock, rules=desk.escalation, recipients=desk.recipients(ticket), fired=set(fired))
+            rules = {rule.name: rule for rule in desk.escalation}
             for event in escalator.evaluate(now):
                 if uow.sla.record_escalation(event):
                     fired_now.append(event)
+                    raised.append(raise_alert(uow, escalation_alert(event, rules[event.rule], team=ticket.team,
+                                                                    tier=ticket.tier)))  # fmt: skip
                     record(uow, actor=SYSTEM, action="escalated", at=now, ticket=ticket,
                            after={"rule": event.rule, "metric": event.metric, "notify": event.notify,
                                   "recipient": event.recipient, "cycle": event.cycle})  # fmt: skip
             uow.sla.put(number, clock, next_check_at=_next_check(escalator, now), now=now)
         uow.commit()
+    if raised:
+        on_alerts(raised)
     return fired_now

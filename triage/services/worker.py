@@ -10,17 +10,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from triage.domain.alerts import Alert
 from triage.domain.desk import RoutingConfig
-from triage.domain.escalation import EscalationEvent
 from triage.engine.pipeline import TriagePipeline
 from triage.engine.results import TriageResult
 from triage.kernel.clock import utc_now
-from triage.ports import UnitOfWork
-from triage.services import sla
+from triage.ports import UnitOfWork, WebhookSender
+from triage.services import drift, sla
 from triage.services.processing import KnowledgeIngest, PipelineHolder, TriageProcessor, WorkerSettings
+from triage.services.webhooks import RetryPolicy, WebhookDispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ class WorkerHooks:
 
     on_done: Callable[[list[str]], None] = lambda numbers: None
     on_triaged: Callable[[TriageResult], None] = lambda result: None
-    on_escalations: Callable[[list[EscalationEvent]], None] = lambda events: None
     on_reload: Callable[[dict[str, str]], None] = lambda versions: None
+    on_alerts: Callable[[list[Alert]], None] = lambda alerts: None
 
 
 @dataclass
@@ -45,6 +46,9 @@ class WorkerConfig:
     sweep_every: float = 10.0  # escalation sweep period
     kb_every: float = 1.0  # solution filing and KB snapshot check period
     reload_every: float = 30.0  # model registry check period (0 disables hot reload)
+    webhooks_every: float = 0.5  # outbox check period
+    drift_every: float = 24 * 3600.0  # drift and new-topic check period (one process runs it per period)
+    webhook_policy: RetryPolicy = field(default_factory=RetryPolicy)
     settings: WorkerSettings = field(default_factory=WorkerSettings)
 
 
@@ -75,6 +79,7 @@ class Worker:
         model_versions: Callable[[], dict[str, str]] | None = None,
         hooks: WorkerHooks | None = None,
         clock: Callable[[], datetime] = utc_now,
+        webhook_sender: WebhookSender | None = None,
     ) -> None:
         self.start = start
         self.desk = desk
@@ -86,8 +91,12 @@ class Worker:
         self._build = build_pipeline
         self._versions = model_versions
         self.processor = TriageProcessor(start, holder, desk, worker_id=self.worker_id, settings=self.config.settings,
-                                         clock=clock, on_done=self.hooks.on_done, on_triaged=self.hooks.on_triaged)  # fmt: skip
+                                         clock=clock, on_done=self.hooks.on_done, on_triaged=self.hooks.on_triaged,
+                                         on_alerts=self.hooks.on_alerts)  # fmt: skip
         self.ingest = KnowledgeIngest(start, holder, kb_dir, worker_id=self.worker_id, clock=clock)
+        self.dispatcher = (WebhookDispatcher(start, webhook_sender, worker_id=self.worker_id, clock=clock,
+                                             policy=self.config.webhook_policy)
+                           if webhook_sender is not None else None)  # fmt: skip
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -99,7 +108,9 @@ class Worker:
         loops: list[tuple[str, Callable[[], None]]] = [
             (f"triage-{i}", self._triage_loop) for i in range(self.config.triage_threads)
         ]
-        loops += [("sla-sweep", self._sweep_loop), ("kb", self._kb_loop)]
+        loops += [("sla-sweep", self._sweep_loop), ("kb", self._kb_loop), ("drift", self._drift_loop)]
+        if self.dispatcher is not None:
+            loops.append(("webhooks", self._webhook_loop))
         if self._build is not None and self._versions is not None and self.config.reload_every > 0:
             loops.append(("model-reload", self._reload_loop))
         for name, target in loops:
@@ -149,17 +160,29 @@ class Worker:
                 time.sleep(self.config.batch_wait)
             while not self._stopping.is_set() and self.processor.run_once() == full:
                 pass
+            self.processor.run_messages_once()
 
     def _sweep_loop(self) -> None:
         while not self._stopping.wait(self.config.sweep_every):
-            events = sla.sweep(self.start, self.desk, now=self.clock())
-            if events:
-                self.hooks.on_escalations(events)
+            sla.sweep(self.start, self.desk, now=self.clock(), on_alerts=self.hooks.on_alerts)
 
     def _kb_loop(self) -> None:
         while not self._stopping.wait(self.config.kb_every):
             self.ingest.run_once()
             self.ingest.refresh()
+
+    def _webhook_loop(self) -> None:
+        assert self.dispatcher is not None
+        while not self._stopping.wait(self.config.webhooks_every):
+            while self.dispatcher.run_once() and not self._stopping.is_set():
+                pass
+
+    def _drift_loop(self) -> None:
+        every = timedelta(seconds=self.config.drift_every)
+        while not self._stopping.wait(min(self.config.drift_every, 600.0)):
+            alert = drift.check_if_due(self.start, self.holder.current, every=every, now=self.clock())
+            if alert is not None:
+                self.hooks.on_alerts([alert])
 
     def _reload_loop(self) -> None:
         assert self._build is not None and self._versions is not None

@@ -15,27 +15,34 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.adapters.sql import tables as t
 from triage.adapters.sql.sla_codec import clock_from_json, clock_to_json
 from triage.domain.access import TicketScope
 from triage.domain.agents import AgentStatus
+from triage.domain.alerts import Alert, AlertType, Severity
 from triage.domain.calendar import BusinessCalendar
 from triage.domain.escalation import EscalationEvent
 from triage.domain.sla import SlaClock
 from triage.domain.ticket import Customer, Ticket
 from triage.kernel.errors import InvalidRequest, KeyTaken
 from triage.kernel.ids import ticket_number
-from triage.kernel.vocabulary import OPEN_STATUSES, MessageKind, Role
+from triage.kernel.vocabulary import OPEN_STATUSES, MessageKind, Role, Tier
 from triage.ports import (
     AgentLoadStore,
+    AlertFilter,
+    AlertStore,
     AuditEntry,
     AuditLog,
+    Correction,
+    Delivery,
+    FeedbackStore,
     IdempotencyStore,
     Job,
     JobQueue,
@@ -44,6 +51,7 @@ from triage.ports import (
     Leases,
     Message,
     MessageLog,
+    PeriodicRuns,
     PresenceStore,
     SlaStore,
     StoredClock,
@@ -52,6 +60,8 @@ from triage.ports import (
     TicketPage,
     TicketRepository,
     VectorMemory,
+    Webhook,
+    WebhookStore,
 )
 
 
@@ -72,13 +82,15 @@ _TICKET_FIELDS = (
     "subject", "body", "channel", "requested_language", "language", "status", "triage_state", "category",
     "priority", "urgency_score", "anger", "repeat_contacts", "repeat_of", "team", "assignee", "triage", "parent",
     "merged_into", "submitted_by", "solution", "csat", "created_at", "updated_at", "accepted_at",
-    "first_response_at", "resolved_at", "closed_at",
+    "first_response_at", "resolved_at", "closed_at", "predicted_category", "predicted_priority",
+    "category_model_version", "urgency_model_version", "abstained", "rerouted", "reopen_count", "agent_replies",
+    "first_response_s", "first_response_business_s", "handling_s", "handling_business_s", "sla_breached",
 )  # fmt: skip
 
 
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
     values = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
-    for name in ("channel", "status", "triage_state", "priority"):
+    for name in ("channel", "status", "triage_state", "priority", "predicted_priority"):
         values[name] = values[name].value if values[name] is not None else None
     values.update(
         customer_id=ticket.customer.id,
@@ -109,7 +121,9 @@ class SqlTickets(TicketRepository):
         """Insert, then derive the number from the row's sequence in the same transaction."""
         if ticket.created_at is None:
             raise ValueError("a ticket needs created_at before it is stored")
-        row_id = self.connection.execute(insert(t.tickets).values(**_ticket_values(ticket)).returning(t.tickets.c.id)).scalar_one()
+        row_id = self.connection.execute(
+            insert(t.tickets).values(**_ticket_values(ticket)).returning(t.tickets.c.id)
+        ).scalar_one()
         number = ticket_number(row_id, year=ticket.created_at.year)
         self.connection.execute(update(t.tickets).where(t.tickets.c.id == row_id).values(number=number))
         ticket.id = ticket.number = number
@@ -157,10 +171,20 @@ class SqlTickets(TicketRepository):
         rows = rows[:limit]
         return TicketPage([_ticket_from_row(r) for r in rows], _encode_cursor(rows[-1].id) if more else None)
 
+    def category_decisions(self, *, since: datetime, limit: int) -> list[tuple[float, str | None]]:
+        c = t.tickets.c
+        rows = self.connection.execute(
+            select(c.triage).where(c.created_at >= since, c.triage_state == "done", c.triage.is_not(None))
+            .order_by(c.id.desc()).limit(limit)
+        ).scalars()  # fmt: skip
+        return [(float(r["category"]["confidence"]), r["category"]["abstain_reason"]) for r in rows if r]
+
     def open_for_agent(self, agent_id: str) -> list[Ticket]:
         c = t.tickets.c
         rows = self.connection.execute(
-            select(t.tickets).where(c.assignee == agent_id, c.status.in_([s.value for s in OPEN_STATUSES])).order_by(c.id)
+            select(t.tickets)
+            .where(c.assignee == agent_id, c.status.in_([s.value for s in OPEN_STATUSES]))
+            .order_by(c.id)
         ).all()
         return [_ticket_from_row(r) for r in rows]
 
@@ -219,7 +243,9 @@ class SqlJobs(JobQueue):
             .returning(c.id, c.kind, c.number, c.attempts)
         )
         rows = self.connection.execute(statement).all()
-        return sorted((Job(id=r.id, kind=r.kind, number=r.number, attempts=r.attempts) for r in rows), key=lambda j: j.id)
+        return sorted(
+            (Job(id=r.id, kind=r.kind, number=r.number, attempts=r.attempts) for r in rows), key=lambda j: j.id
+        )
 
     def complete(self, job: Job, worker: str, *, now: datetime) -> bool:
         c = t.jobs.c
@@ -285,7 +311,9 @@ class SqlSla(SlaStore):
             return None
         e = t.escalations.c
         fired = self.connection.execute(select(e.cycle, e.rule).where(e.number == number)).all()
-        return StoredClock(clock=clock_from_json(row.state, calendars), fired=frozenset((r.cycle, r.rule) for r in fired))
+        return StoredClock(
+            clock=clock_from_json(row.state, calendars), fired=frozenset((r.cycle, r.rule) for r in fired)
+        )
 
     def due(self, now: datetime, *, limit: int) -> list[str]:
         c = t.sla_clocks.c
@@ -318,13 +346,21 @@ class SqlMessages(MessageLog):
     def add(self, message: Message) -> None:
         self.connection.execute(
             insert(t.messages).values(number=message.number, kind=message.kind.value, author=message.author,
-                                      body=message.body, mentions=list(message.mentions), created_at=message.created_at)
+                                      body=message.body, mentions=list(message.mentions), created_at=message.created_at,
+                                      anger=message.anger)
         )  # fmt: skip
 
     def thread(self, number: str) -> list[Message]:
         m = t.messages.c
         rows = self.connection.execute(select(t.messages).where(m.number == number).order_by(m.id)).all()
-        return [Message(r.number, MessageKind(r.kind), r.author, r.body, tuple(r.mentions), r.created_at) for r in rows]
+        return [Message(r.number, MessageKind(r.kind), r.author, r.body, tuple(r.mentions), r.created_at, r.anger)
+                for r in rows]  # fmt: skip
+
+    def set_anger(self, number: str, created_at: datetime, anger: float) -> None:
+        """Record the anger the sentiment model read in a customer message."""
+        m = t.messages.c
+        self.connection.execute(update(t.messages).where(m.number == number, m.created_at == created_at,
+                                                         m.kind == MessageKind.CUSTOMER.value).values(anger=anger))  # fmt: skip
 
 
 class SqlAudit(AuditLog):
@@ -369,7 +405,9 @@ class SqlKeys(KeyStore):
 
     def revoke(self, key_id: str, *, at: datetime) -> bool:
         k = t.api_keys.c
-        done = self.connection.execute(update(t.api_keys).where(k.id == key_id, k.revoked_at.is_(None)).values(revoked_at=at))
+        done = self.connection.execute(
+            update(t.api_keys).where(k.id == key_id, k.revoked_at.is_(None)).values(revoked_at=at)
+        )
         return done.rowcount == 1
 
 
@@ -453,6 +491,16 @@ class SqlVectors(VectorMemory):
         return [StoredVector(r.id, r.number, r.customer_id, r.created_at, bytes(r.vector)) for r in rows]
 
 
+    def abstained(self, *, not_before: datetime, encoder_id: str, limit: int) -> list[tuple[str, str, bytes]]:
+        v, c = t.ticket_vectors.c, t.tickets.c
+        rows = self.connection.execute(
+            select(v.number, c.subject, c.body, v.vector).join(t.tickets, c.number == v.number)
+            .where(c.abstained.is_(True), v.created_at >= not_before, v.encoder_id == encoder_id)
+            .order_by(v.id.desc()).limit(limit)
+        ).all()  # fmt: skip
+        return [(r.number, r.subject or r.body[:80], bytes(r.vector)) for r in rows]
+
+
 class SqlLeases(Leases):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -462,10 +510,277 @@ class SqlLeases(Leases):
         if insert_ignoring_conflicts(self.connection, t.leases, {"name": name, "holder": holder, "until": now + ttl}):
             return True
         taken = self.connection.execute(
-            update(t.leases).where(c.name == name, or_(c.holder == holder, c.until < now)).values(holder=holder, until=now + ttl)
+            update(t.leases)
+            .where(c.name == name, or_(c.holder == holder, c.until < now))
+            .values(holder=holder, until=now + ttl)
         )
         return taken.rowcount == 1
 
     def release(self, name: str, holder: str) -> None:
         self.connection.execute(delete(t.leases).where(t.leases.c.name == name, t.leases.c.holder == holder))
 
+
+# --------------------------------------------------------------------------------------------------- alerts
+def _alert_from_row(row: Any) -> Alert:
+    return Alert(type=AlertType(row.type), severity=Severity(row.severity), reason=row.reason, created_at=row.created_at,
+                 number=row.number, team=row.team, tier=Tier(row.tier), related=tuple(row.related),
+                 details=dict(row.details), id=row.id, acknowledged_at=row.acknowledged_at,
+                 acknowledged_by=row.acknowledged_by)  # fmt: skip
+
+
+class SqlAlerts(AlertStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, alert: Alert) -> Alert:
+        values = {"type": alert.type.value, "severity": alert.severity.value, "reason": alert.reason,
+                  "number": alert.number, "team": alert.team, "tier": alert.tier.value, "related": list(alert.related),
+                  "details": _jsonable(alert.details), "created_at": alert.created_at}  # fmt: skip
+        alert_id = self.connection.execute(insert(t.alerts).values(**values).returning(t.alerts.c.id)).scalar_one()
+        return replace(alert, id=int(alert_id))
+
+    def list(
+        self, filters: AlertFilter, *, teams: frozenset[str] | None, after_id: int = 0, limit: int = 100
+    ) -> list[Alert]:
+        a = t.alerts.c
+        query = select(t.alerts).where(a.id > after_id).order_by(a.id).limit(limit)
+        if teams is not None:
+            query = query.where(a.team.in_(sorted(teams)))
+        for column, value in (("type", filters.type), ("severity", filters.severity), ("team", filters.team),
+                              ("number", filters.number)):  # fmt: skip
+            if value is not None:
+                query = query.where(getattr(a, column) == str(value))
+        if filters.acknowledged is not None:
+            query = query.where(a.acknowledged_at.is_not(None) if filters.acknowledged else a.acknowledged_at.is_(None))
+        if filters.since is not None:
+            query = query.where(a.created_at >= filters.since)
+        if filters.until is not None:
+            query = query.where(a.created_at < filters.until)
+        return [_alert_from_row(r) for r in self.connection.execute(query).all()]
+
+    def get(self, alert_id: int) -> Alert | None:
+        row = self.connection.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).first()
+        return _alert_from_row(row) if row else None
+
+    def acknowledge(self, alert_id: int, *, by: str, at: datetime) -> bool:
+        a = t.alerts.c
+        done = self.connection.execute(
+            update(t.alerts)
+            .where(a.id == alert_id, a.acknowledged_at.is_(None))
+            .values(acknowledged_at=at, acknowledged_by=by)
+        )
+        return done.rowcount == 1
+
+    def latest_id(self) -> int:
+        return int(self.connection.execute(select(func.coalesce(func.max(t.alerts.c.id), 0))).scalar_one())
+
+    def exists(self, alert_type: AlertType, *, number: str | None, since: datetime) -> bool:
+        a = t.alerts.c
+        query = select(a.id).where(a.type == alert_type.value, a.created_at >= since).limit(1)
+        query = query.where(a.number == number) if number is not None else query.where(a.number.is_(None))
+        return self.connection.execute(query).first() is not None
+
+
+# --------------------------------------------------------------------------------------------------- webhooks
+def _delivery_from_row(row: Any) -> Delivery:
+    return Delivery(id=row.id, webhook_id=row.webhook_id, alert_id=row.alert_id, event=row.event, body=row.body,
+                    state=row.state, attempts=row.attempts, next_attempt_at=row.next_attempt_at,
+                    last_status=row.last_status, last_error=row.last_error, delivered_at=row.delivered_at)  # fmt: skip
+
+
+class SqlWebhooks(WebhookStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, webhook: Webhook) -> None:
+        self.connection.execute(insert(t.webhooks).values(id=webhook.id, url=webhook.url, secret=webhook.secret,
+                                events=sorted(e.value for e in webhook.events), active=webhook.active,
+                                created_at=webhook.created_at, created_by=webhook.created_by))  # fmt: skip
+
+    def all(self) -> list[Webhook]:
+        rows = self.connection.execute(select(t.webhooks).order_by(t.webhooks.c.created_at)).all()
+        return [_webhook_from_row(r) for r in rows]
+
+    def get(self, webhook_id: str) -> Webhook | None:
+        row = self.connection.execute(select(t.webhooks).where(t.webhooks.c.id == webhook_id)).first()
+        return _webhook_from_row(row) if row else None
+
+    def deactivate(self, webhook_id: str) -> bool:
+        w = t.webhooks.c
+        return (
+            self.connection.execute(
+                update(t.webhooks).where(w.id == webhook_id, w.active).values(active=False)
+            ).rowcount
+            == 1
+        )
+
+    def enqueue(self, webhook_id: str, alert_id: int, event: str, body: str, *, at: datetime) -> int:
+        values = {"webhook_id": webhook_id, "alert_id": alert_id, "event": event, "body": body, "state": "pending",
+                  "attempts": 0, "next_attempt_at": at, "created_at": at}  # fmt: skip
+        return int(
+            self.connection.execute(insert(t.deliveries).values(**values).returning(t.deliveries.c.id)).scalar_one()
+        )
+
+    def claim(self, worker: str, *, limit: int, lease: timedelta, now: datetime) -> list[Delivery]:
+        d = t.deliveries.c
+        pick = select(d.id).where(d.state == "pending", d.next_attempt_at <= now,
+                                  or_(d.lease_until.is_(None), d.lease_until < now)).order_by(d.id).limit(limit)  # fmt: skip
+        if _is_postgres(self.connection):
+            pick = pick.with_for_update(skip_locked=True)
+        rows = self.connection.execute(
+            update(t.deliveries).where(d.id.in_(pick.scalar_subquery()))
+            .values(claimed_by=worker, lease_until=now + lease, attempts=d.attempts + 1).returning(*t.deliveries.c)
+        ).all()  # fmt: skip
+        return sorted((_delivery_from_row(r) for r in rows), key=lambda x: x.id)
+
+    def delivered(self, delivery_id: int, worker: str, *, status: int, at: datetime) -> None:
+        d = t.deliveries.c
+        self.connection.execute(update(t.deliveries).where(d.id == delivery_id, d.claimed_by == worker).values(
+            state="delivered", delivered_at=at, last_status=status, last_error=None, lease_until=None))  # fmt: skip
+
+    def failed(self, delivery_id: int, worker: str, *, status: int | None, error: str,
+               retry_at: datetime | None, at: datetime) -> None:  # fmt: skip
+        d = t.deliveries.c
+        values: dict[str, Any] = {"last_status": status, "last_error": error[:2000], "lease_until": None}
+        values.update({"state": "dead"} if retry_at is None else {"next_attempt_at": retry_at})
+        self.connection.execute(
+            update(t.deliveries).where(d.id == delivery_id, d.claimed_by == worker).values(**values)
+        )
+
+    def redeliver(self, delivery_id: int, *, at: datetime) -> bool:
+        d = t.deliveries.c
+        done = self.connection.execute(update(t.deliveries).where(d.id == delivery_id, d.state != "pending").values(
+            state="pending", next_attempt_at=at, attempts=0, lease_until=None, claimed_by=None))  # fmt: skip
+        return done.rowcount == 1
+
+    def deliveries(self, *, webhook_id: str | None, state: str | None, limit: int) -> list[Delivery]:
+        d = t.deliveries.c
+        query = select(t.deliveries).order_by(d.id.desc()).limit(limit)
+        if webhook_id is not None:
+            query = query.where(d.webhook_id == webhook_id)
+        if state is not None:
+            query = query.where(d.state == state)
+        return [_delivery_from_row(r) for r in self.connection.execute(query).all()]
+
+
+def _webhook_from_row(row: Any) -> Webhook:
+    return Webhook(id=row.id, url=row.url, secret=row.secret, events=frozenset(AlertType(e) for e in row.events),
+                   active=row.active, created_at=row.created_at, created_by=row.created_by)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------- feedback
+class SqlFeedback(FeedbackStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add_correction(self, correction: Correction) -> None:
+        self.connection.execute(insert(t.corrections).values(
+            number=correction.number, field=correction.field, model_version=correction.model_version,
+            predicted=correction.predicted, corrected=correction.corrected, actor=correction.actor,
+            created_at=correction.created_at))  # fmt: skip
+
+    def rate_suggestion(self, number: str, article_id: str, *, helpful: bool, actor: str, at: datetime) -> bool:
+        f = t.suggestion_feedback.c
+        previous = self.connection.execute(
+            select(f.helpful).where(f.number == number, f.article_id == article_id, f.actor == actor)
+        ).first()
+        if previous is not None:
+            if previous.helpful == helpful:
+                return False
+            self.connection.execute(update(t.suggestion_feedback).where(
+                f.number == number, f.article_id == article_id, f.actor == actor).values(helpful=helpful, created_at=at,
+                                                                                          applied=False))  # fmt: skip
+            return True
+        return insert_ignoring_conflicts(self.connection, t.suggestion_feedback, {
+            "number": number, "article_id": article_id, "helpful": helpful, "actor": actor, "created_at": at})  # fmt: skip
+
+    def unapplied_votes(self, number: str) -> list[tuple[str, bool]]:
+        f = t.suggestion_feedback.c
+        rows = self.connection.execute(
+            select(f.article_id, f.helpful).where(f.number == number, f.applied.is_(False)).order_by(f.id)
+        ).all()
+        return [(r.article_id, bool(r.helpful)) for r in rows]
+
+    def mark_votes_applied(self, number: str) -> None:
+        f = t.suggestion_feedback.c
+        self.connection.execute(update(t.suggestion_feedback).where(f.number == number).values(applied=True))
+
+    def quality(self, *, since: datetime | None) -> dict[str, Any]:
+        models = []
+        for task, version_col, predicted_col, field in (
+            ("category", t.tickets.c.category_model_version, t.tickets.c.predicted_category, "category"),
+            ("urgency", t.tickets.c.urgency_model_version, t.tickets.c.predicted_priority, "priority"),
+        ):
+            models.extend(self._quality_of(task, version_col, predicted_col, field, since))
+        return {"models": models}
+
+    def _quality_of(
+        self, task: str, version_col: Any, predicted_col: Any, field: str, since: datetime | None
+    ) -> list[dict[str, Any]]:
+        c = t.tickets.c
+        corrected = select(t.corrections.c.number).where(t.corrections.c.field == field).distinct().subquery()
+        answered = c.abstained.is_(False) if task == "category" else c.triage_state == "done"
+        query = (
+            select(
+                version_col.label("version"), predicted_col.label("label"), func.count().label("triaged"),
+                func.sum(case((c.abstained.is_(True), 1), else_=0)).label("abstained"),
+                func.sum(case((c.rerouted.is_(True), 1), else_=0)).label("rerouted"),
+                func.sum(case((and_(answered, corrected.c.number.is_not(None)), 1), else_=0)).label("corrected"),
+            )
+            .select_from(t.tickets.outerjoin(corrected, corrected.c.number == c.number))
+            .where(version_col.is_not(None))
+            .group_by(version_col, predicted_col)
+        )  # fmt: skip
+        if since is not None:
+            query = query.where(c.created_at >= since)
+        by_version: dict[str, dict[str, Any]] = {}
+        for row in self.connection.execute(query).all():
+            entry = by_version.setdefault(row.version, {"task": task, "version": row.version, "triaged": 0,
+                                                        "abstained": 0, "rerouted": 0, "corrected": 0, "labels": []})  # fmt: skip
+            triaged, abstained, corrected_n = int(row.triaged), int(row.abstained or 0), int(row.corrected or 0)
+            answered_n = triaged - abstained if task == "category" else triaged
+            entry["triaged"] += triaged
+            entry["abstained"] += abstained
+            entry["rerouted"] += int(row.rerouted or 0)
+            entry["corrected"] += corrected_n
+            entry["labels"].append({"label": row.label, "answered": answered_n, "corrected": corrected_n,
+                                    "live_accuracy": _ratio(answered_n - corrected_n, answered_n)})  # fmt: skip
+        for entry in by_version.values():
+            answered_n = entry["triaged"] - entry["abstained"] if task == "category" else entry["triaged"]
+            entry.update(answered=answered_n, live_accuracy=_ratio(answered_n - entry["corrected"], answered_n),
+                         abstain_rate=_ratio(entry["abstained"], entry["triaged"]),
+                         rerouted_share=_ratio(entry["rerouted"], entry["triaged"]))  # fmt: skip
+            entry["labels"].sort(key=lambda item: (-item["answered"], str(item["label"])))
+        return sorted(by_version.values(), key=lambda e: e["version"])
+
+    def corrected_tickets(self, *, since: datetime | None) -> list[dict[str, Any]]:
+        r = t.corrections.c
+        fixed = select(r.number, func.max(r.created_at).label("corrected_at")).group_by(r.number)
+        if since is not None:
+            fixed = fixed.where(r.created_at >= since)
+        fixed_sub = fixed.subquery()
+        c = t.tickets.c
+        rows = self.connection.execute(
+            select(c.number, c.subject, c.body, c.language, c.category, c.priority, c.predicted_category,
+                   c.predicted_priority, c.category_model_version, c.urgency_model_version, fixed_sub.c.corrected_at)
+            .join(fixed_sub, fixed_sub.c.number == c.number).order_by(c.id)
+        ).all()  # fmt: skip
+        return [dict(row._mapping) for row in rows]
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+class SqlPeriodic(PeriodicRuns):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def claim(self, name: str, *, every: timedelta, now: datetime) -> bool:
+        if insert_ignoring_conflicts(self.connection, t.periodic_runs, {"name": name, "last_run_at": now}):
+            return True
+        p = t.periodic_runs.c
+        taken = self.connection.execute(
+            update(t.periodic_runs).where(p.name == name, p.last_run_at <= now - every).values(last_run_at=now)
+        )
+        return taken.rowcount == 1

@@ -95,6 +95,20 @@ tickets = Table(
     Column("first_response_at", UtcDateTime),
     Column("resolved_at", UtcDateTime),
     Column("closed_at", UtcDateTime),
+    # What the models said at triage, and what analytics need, kept as columns so SQL can aggregate them.
+    Column("predicted_category", String(200)),
+    Column("predicted_priority", String(4)),
+    Column("category_model_version", String(100)),
+    Column("urgency_model_version", String(100)),
+    Column("abstained", Boolean),
+    Column("rerouted", Boolean, nullable=False, server_default="0"),
+    Column("reopen_count", Integer, nullable=False, server_default="0"),
+    Column("agent_replies", Integer, nullable=False, server_default="0"),
+    Column("first_response_s", Float),  # calendar seconds from creation to the first reply
+    Column("first_response_business_s", Float),  # the same on the SLA's business calendar
+    Column("handling_s", Float),  # calendar seconds from creation to (the last) resolution
+    Column("handling_business_s", Float),
+    Column("sla_breached", Boolean),  # set at resolution: did any SLA cycle breach?
     Index(None, "status", "team"),
     Index(None, "team", "priority"),
     Index(None, "assignee"),
@@ -141,6 +155,7 @@ messages = Table(
     Column("body", Text, nullable=False),
     Column("mentions", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("anger", Float),  # customer messages: anger as the sentiment model read it
 )
 
 audit_log = Table(
@@ -220,4 +235,90 @@ leases = Table(
     Column("name", String(64), primary_key=True),
     Column("holder", String(100), nullable=False),
     Column("until", UtcDateTime, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # also the SSE event id (increasing)
+    Column("type", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("number", NUMBER),
+    Column("team", String(100)),
+    Column("tier", String(16), nullable=False),
+    Column("related", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime),
+    Column("acknowledged_by", String(200)),
+    Index(None, "type", "created_at"),
+    Index(None, "team", "created_at"),
+    Index(None, "number"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(256), nullable=False),  # needed in clear to sign; keep the database private
+    Column("events", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # the event id receivers de-duplicate on
+    Column("webhook_id", String(32), ForeignKey("webhooks.id"), nullable=False),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON sent on every attempt
+    Column("state", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(100)),
+    Column("lease_until", UtcDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "webhook_id"),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", NUMBER, ForeignKey("tickets.number"), nullable=False, index=True),
+    Column("field", String(16), nullable=False),  # category | priority
+    Column("model_version", String(100)),
+    Column("predicted", String(200)),
+    Column("corrected", String(200), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+)
+
+suggestion_feedback = Table(
+    "suggestion_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", NUMBER, ForeignKey("tickets.number"), nullable=False, index=True),
+    Column("article_id", String(200), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("applied", Boolean, nullable=False, server_default="0"),  # counted in the knowledge base yet?
+    UniqueConstraint("number", "article_id", "actor"),  # one vote per person, suggestion and ticket
+)
+
+periodic_runs = Table(
+    "periodic_runs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("last_run_at", UtcDateTime, nullable=False),
 )

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, inspect
 
+from triage.adapters.sql.analytics import SqlAnalytics
 from triage.adapters.sql.stores import (
     SqlAgents,
+    SqlAlerts,
     SqlAudit,
+    SqlFeedback,
     SqlIdempotency,
     SqlJobs,
     SqlKeys,
     SqlLeases,
     SqlMessages,
+    SqlPeriodic,
     SqlSla,
     SqlTickets,
     SqlVectors,
+    SqlWebhooks,
 )
 from triage.ports import UnitOfWork
 
@@ -49,6 +54,11 @@ class SqlUnitOfWork(UnitOfWork):
         self.presence = agents
         self.vectors = SqlVectors(connection)
         self.leases = SqlLeases(connection)
+        self.alerts = SqlAlerts(connection)
+        self.webhooks = SqlWebhooks(connection)
+        self.feedback = SqlFeedback(connection)
+        self.periodic = SqlPeriodic(connection)
+        self.analytics = SqlAnalytics(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:
