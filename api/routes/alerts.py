@@ -25,6 +25,9 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=COMMON_ER
 
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
+#: A stream ends after this long; EventSource clients reconnect with Last-Event-ID and miss nothing. It keeps a
+#: server's graceful shutdown from waiting on streams that never end.
+STREAM_SECONDS = 300.0
 
 
 @router.get("", response_model=list[AlertPublic])
@@ -77,8 +80,9 @@ async def stream(
     async def events() -> AsyncIterator[str]:
         last = start_after
         idle = 0.0
+        ends = asyncio.get_running_loop().time() + STREAM_SECONDS
         yield "retry: 2000\n\n"
-        while not await request.is_disconnected():
+        while not await request.is_disconnected() and asyncio.get_running_loop().time() < ends:
             fresh = await run_in_threadpool(alerts.list_alerts, service.read, principal, AlertFilter(), after_id=last)
             for alert in fresh:
                 last = max(last, alert.id or 0)

@@ -49,5 +49,5 @@ def run(args: argparse.Namespace) -> int:
         for role, key in json.loads(keys_file.read_text()).items():
             print(f"  {role:<8} {key}", file=sys.stderr)
     uvicorn.run(APP, factory=True, host=args.host, port=args.port, access_log=False, log_config=None,
-                timeout_graceful_shutdown=30)  # fmt: skip
+                timeout_graceful_shutdown=15)  # fmt: skip
     return 0

@@ -63,7 +63,7 @@ class SqlAnalytics(AnalyticsQueries):
         )  # fmt: skip
         out: dict[Any, dict[str, float | None]] = defaultdict(dict)
         for p in ps:
-            rank = (ranked.c.n * p + 99) / 100  # integer division on both databases: ceil(p% of n)
+            rank = (ranked.c.n * p + 99) // 100  # floor division: ceil(p% of n), the nearest rank
             for row in self.connection.execute(select(ranked.c.k, ranked.c.v).where(ranked.c.rn == rank)).all():
                 out[None if group_by is None else row.k][f"p{p}"] = float(row.v)
         return dict(out)
@@ -135,7 +135,7 @@ class SqlAnalytics(AnalyticsQueries):
         )  # fmt: skip
         out: dict[str, Any] = {"open": self.connection.execute(select(func.count()).where(and_(*_where(filters), open_filter))).scalar_one()}
         for p in (50, 90):
-            row = self.connection.execute(select(ranked.c.v).where(ranked.c.rn == (ranked.c.n * p + 99) / 100)).first()
+            row = self.connection.execute(select(ranked.c.v).where(ranked.c.rn == (ranked.c.n * p + 99) // 100)).first()
             created = t.UtcDateTime().process_result_value(row.v, self.connection.dialect) if row else None
             out[f"p{p}_age_s"] = (now - created).total_seconds() if created else None
         return out
