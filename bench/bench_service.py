@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 from sqlalchemy import func, select, text
 
 from bench.harness import REPO, ServerProcess, demo_texts, prepare_models, ticket_payload, triage_env
+from bench.receiver import Receiver
 from triage.adapters.bootstrap import build_service
 from triage.adapters.sql import tables as t
 from triage.adapters.sql.engine import make_engine
@@ -170,10 +172,71 @@ def sustained(folder: Path, models: dict[str, str], *, batch_max: int, label: st
         drop()  # type: ignore[operator]
 
 
+ANGRY_TEXTS = [
+    ("THIS IS UNACCEPTABLE", "Third time I write!! Your service is terrible, the worst ever. Fix my account NOW!!"),
+    ("退款到底什么时候到", "太过分了！！第三次投诉了，垃圾服务，马上退钱！！"),
+]
+
+
+def _stream_alerts(base: str, key: str, seen: dict[str, float], stop: threading.Event) -> None:
+    with httpx.stream("GET", f"{base}/api/v1/alerts/stream", headers={"Authorization": f"Bearer {key}"},
+                      timeout=None) as response:  # fmt: skip
+        for line in response.iter_lines():
+            if stop.is_set():
+                return
+            if line.startswith("data:"):
+                number = json.loads(line[5:])["ticket"]["number"]
+                seen.setdefault(number, time.monotonic())
+
+
+def alert_latency(folder: Path, models: dict[str, str], tickets: int = 50) -> dict[str, object]:
+    """An angry ticket posted through the API: time until it reaches an open SSE stream and a signed webhook."""
+    env, _, url, drop = _prepare("sqlite", folder, models)
+    settings = Settings(home=folder / "home", database_url=url, **models)  # type: ignore[arg-type]
+    service = build_service(settings)
+    admin, _ = create_key(service.start, service.desk, role=Role.ADMIN, name="bench-admin", now=utc_now(), actor=SYSTEM)
+    intake, _ = create_key(service.start, service.desk, role=Role.INTAKE, name="bench-intake", now=utc_now(), actor=SYSTEM)
+    service.stop()
+    receiver = Receiver("b" * 32).start()
+    try:
+        with ServerProcess(env, log=folder / "alerts.log") as server:
+            auth = {"Authorization": f"Bearer {admin}"}
+            httpx.post(f"{server.url}/api/v1/admin/webhooks", headers=auth, timeout=10,
+                       json={"url": receiver.url, "secret": "b" * 32, "events": ["angry_customer"]}).raise_for_status()  # fmt: skip
+            streamed: dict[str, float] = {}
+            stop = threading.Event()
+            threading.Thread(target=_stream_alerts, args=(server.url, admin, streamed, stop), daemon=True).start()
+            time.sleep(1.0)
+            sent: dict[str, float] = {}
+            for i in range(tickets):
+                subject, body = ANGRY_TEXTS[i % len(ANGRY_TEXTS)]
+                started = time.monotonic()
+                response = httpx.post(f"{server.url}/api/v1/tickets", headers={"Authorization": f"Bearer {intake}"},
+                                      json={"subject": subject, "body": f"{body} #{i}", "customer": {"id": f"C-{i}"}},
+                                      timeout=30)  # fmt: skip
+                sent[response.json()["number"]] = started
+                time.sleep(0.2)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (len(streamed) < len(sent) or len(receiver.events) < len(sent)):
+                time.sleep(0.1)
+            stop.set()
+        hooked = {e["body"]["ticket"]["number"]: e["received"] for e in receiver.events}
+        sse = [streamed[n] - t0 for n, t0 in sent.items() if n in streamed]
+        web = [hooked[n] - t0 for n, t0 in sent.items() if n in hooked]
+        return {"run": f"angry ticket -> alert ({tickets})", "database": "sqlite", "errors": receiver.rejected,
+                "alerted": f"{len(sse)} SSE / {len(web)} webhook",
+                "p50_ms": round(float(np.percentile(sse, 50)) * 1000, 1) if sse else None,
+                "p95_ms": round(float(np.percentile(sse, 95)) * 1000, 1) if sse else None,
+                "webhook_p95_ms": round(float(np.percentile(web, 95)) * 1000, 1) if web else None}  # fmt: skip
+    finally:
+        receiver.stop()
+        drop()  # type: ignore[operator]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoder", default="minilm+use", help="encoder backend of the served models")
-    parser.add_argument("--skip", default="", help="comma-separated: burst,sustained")
+    parser.add_argument("--skip", default="", help="comma-separated: burst,sustained,alerts")
     args = parser.parse_args()
     configure_offline_environment()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -196,13 +259,17 @@ def main() -> None:
             for batch_max, label in ((32, "sustained, micro-batched"), (1, "sustained, naive (batch of 1)")):
                 print(f"[bench] {label} ...", flush=True)
                 rows.append(sustained(folder, models, batch_max=batch_max, label=label))
+        if "alerts" not in skip:
+            print("[bench] angry ticket to SSE and webhook ...", flush=True)
+            rows.append(alert_latency(folder, models))
     batched = next((r for r in rows if r["run"] == "sustained, micro-batched"), None)
     naive = next((r for r in rows if r["run"] == "sustained, naive (batch of 1)"), None)
     report = {"encoder": args.encoder, "cores": os.cpu_count(), "rows": rows}
     if batched and naive:
         report["speed_up"] = round(float(batched["tickets_per_s"]) / float(naive["tickets_per_s"]), 2)
     (RESULTS / "service.json").write_text(json.dumps(report, indent=2))
-    columns = ("run", "database", "errors", "stored", "triaged", "p50_ms", "p99_ms", "tickets_per_s")
+    columns = ("run", "database", "errors", "stored", "triaged", "alerted", "p50_ms", "p95_ms", "p99_ms",
+               "webhook_p95_ms", "tickets_per_s")  # fmt: skip
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for row in rows:

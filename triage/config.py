@@ -78,8 +78,9 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How often the service checks @champion for new models (0: never)."
     )
     webhook_retry_seconds: float = Field(
-        default=2.0, gt=0, description="First webhook retry delay; it doubles (with jitter) up to 10 minutes."
+        default=2.0, gt=0, description="First webhook retry delay; it doubles (with jitter) up to the maximum."
     )
+    webhook_retry_max_seconds: float = Field(default=600.0, gt=0, description="Longest wait between webhook retries.")
     webhook_max_attempts: int = Field(default=10, ge=1, le=50, description="Attempts before a delivery is dead.")
     drift_hours: float = Field(default=24.0, gt=0, description="How often the drift and new-topic check runs.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body (413 above).")

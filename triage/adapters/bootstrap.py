@@ -134,6 +134,7 @@ class Service:
             reload_every=settings.reload_seconds,
             drift_every=settings.drift_hours * 3600,
             webhook_policy=RetryPolicy(base=timedelta(seconds=settings.webhook_retry_seconds),
+                                       cap=timedelta(seconds=settings.webhook_retry_max_seconds),
                                        max_attempts=settings.webhook_max_attempts),
             settings=WorkerSettings(max_batch=settings.batch_max),
         )

@@ -92,12 +92,13 @@ class Worker:
         self._versions = model_versions
         self.processor = TriageProcessor(start, holder, desk, worker_id=self.worker_id, settings=self.config.settings,
                                          clock=clock, on_done=self.hooks.on_done, on_triaged=self.hooks.on_triaged,
-                                         on_alerts=self.hooks.on_alerts)  # fmt: skip
+                                         on_alerts=self._alerts_raised)  # fmt: skip
         self.ingest = KnowledgeIngest(start, holder, kb_dir, worker_id=self.worker_id, clock=clock)
         self.dispatcher = (WebhookDispatcher(start, webhook_sender, worker_id=self.worker_id, clock=clock,
                                              policy=self.config.webhook_policy)
                            if webhook_sender is not None else None)  # fmt: skip
         self._wake = threading.Event()
+        self._deliver = threading.Event()  # an alert was raised here: send its webhooks now, not at the next poll
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -131,6 +132,7 @@ class Worker:
         """
         self._stopping.set()
         self._wake.set()
+        self._deliver.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
@@ -164,16 +166,22 @@ class Worker:
 
     def _sweep_loop(self) -> None:
         while not self._stopping.wait(self.config.sweep_every):
-            sla.sweep(self.start, self.desk, now=self.clock(), on_alerts=self.hooks.on_alerts)
+            sla.sweep(self.start, self.desk, now=self.clock(), on_alerts=self._alerts_raised)
 
     def _kb_loop(self) -> None:
         while not self._stopping.wait(self.config.kb_every):
             self.ingest.run_once()
             self.ingest.refresh()
 
+    def _alerts_raised(self, alerts: list[Alert]) -> None:
+        self._deliver.set()
+        self.hooks.on_alerts(alerts)
+
     def _webhook_loop(self) -> None:
         assert self.dispatcher is not None
-        while not self._stopping.wait(self.config.webhooks_every):
+        while not self._stopping.is_set():
+            self._deliver.wait(self.config.webhooks_every)
+            self._deliver.clear()
             while self.dispatcher.run_once() and not self._stopping.is_set():
                 pass
 
@@ -182,7 +190,7 @@ class Worker:
         while not self._stopping.wait(min(self.config.drift_every, 600.0)):
             alert = drift.check_if_due(self.start, self.holder.current, every=every, now=self.clock())
             if alert is not None:
-                self.hooks.on_alerts([alert])
+                self._alerts_raised([alert])
 
     def _reload_loop(self) -> None:
         assert self._build is not None and self._versions is not None
