@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, *, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Poll ``url``/readyz until it answers 200 (True), ``alive()`` turns false or ``timeout`` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def triage_env(**settings: object) -> dict[str, str]:
@@ -71,16 +84,11 @@ class ServerProcess:
             [sys.executable, "-m", "triage.cli.main", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=REPO, env=self.env, stdout=out, stderr=out,
         )  # fmt: skip
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"triage serve exited with {self.process.returncode}; see {self.log}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
+        process = self.process
+        if wait_ready(self.url, timeout=ready_timeout, alive=lambda: process.poll() is None):
+            return self
+        if process.poll() is not None:
+            raise RuntimeError(f"triage serve exited with {process.returncode}; see {self.log}")
         self.stop()
         raise TimeoutError(f"triage serve was not ready within {ready_timeout} s; see {self.log}")
 

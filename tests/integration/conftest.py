@@ -6,19 +6,17 @@ import os
 import re
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.main import create_app
-from bench.harness import free_port, prepare_models
+from bench.harness import free_port, prepare_models, wait_ready
 from tests.fakes import fake_pipeline
 from triage.adapters.bootstrap import build_service
 from triage.adapters.sql.engine import make_engine
@@ -173,15 +171,9 @@ class LiveApi:
 
     def __enter__(self) -> LiveApi:
         self.thread.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError("the live API did not become ready")
+        if not wait_ready(self.url, timeout=60):
+            raise TimeoutError("the live API did not become ready")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
