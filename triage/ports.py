@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +13,7 @@ from triage.domain.access import TicketScope
 from triage.domain.agents import AgentStatus
 from triage.domain.calendar import BusinessCalendar
 from triage.domain.escalation import EscalationEvent
+from triage.domain.mail import Attachment
 from triage.domain.sla import SlaClock
 from triage.domain.ticket import Ticket
 from triage.kernel.vocabulary import MessageKind, Priority, Role, TicketStatus, TriageState
@@ -142,6 +143,18 @@ class Message:
     body: str
     mentions: tuple[str, ...]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    """An attachment a customer emailed: its metadata, with the ticket and the email it came with."""
+
+    number: str
+    message_key: str
+    filename: str
+    content_type: str
+    size: int
+    received_at: datetime
 
 
 @dataclass(frozen=True)
@@ -292,6 +305,17 @@ class MessageLog(abc.ABC):
     def thread(self, number: str) -> list[Message]: ...
 
 
+class AttachmentStore(abc.ABC):
+    """Metadata of what customers attached to their email (the content itself is not kept)."""
+
+    @abc.abstractmethod
+    def add(self, number: str, message_key: str, attachments: Sequence[Attachment], *, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def of(self, number: str) -> list[StoredAttachment]:
+        """Every attachment of ``number``, in the order received."""
+
+
 class AuditLog(abc.ABC):
     """Append-only audit trail."""
 
@@ -357,6 +381,7 @@ class UnitOfWork(abc.ABC):
     jobs: JobQueue
     sla: SlaStore
     messages: MessageLog
+    attachments: AttachmentStore
     audit: AuditLog
     keys: KeyStore
     agents: AgentLoadStore

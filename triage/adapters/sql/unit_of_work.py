@@ -6,6 +6,7 @@ from sqlalchemy import Connection, Engine, inspect
 
 from triage.adapters.sql.stores import (
     SqlAgents,
+    SqlAttachments,
     SqlAudit,
     SqlIdempotency,
     SqlJobs,
@@ -43,6 +44,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.jobs = SqlJobs(connection)
         self.sla = SqlSla(connection)
         self.messages = SqlMessages(connection)
+        self.attachments = SqlAttachments(connection)
         self.audit = SqlAudit(connection)
         self.keys = SqlKeys(connection)
         self.agents = agents
