@@ -259,7 +259,7 @@ class TicketPublic(BaseModel):
     closed_at: datetime | None
     thread: list[MessagePublic] | None = Field(default=None, description="Only on GET of one ticket.")
     attachments: list[AttachmentPublic] | None = Field(
-        default=None, description="What the customer attached to their email (metadata only); only on GET of one ticket."
+        default=None, description="What the customer attached to their email (metadata only); not in lists."
     )
 
 
@@ -393,7 +393,7 @@ def ticket_public(
 
 def details_public(details: TicketDetails, *, with_thread: bool = True) -> TicketPublic:
     return ticket_public(details.ticket, sla=details.sla, thread=list(details.thread) if with_thread else None,
-                         attachments=list(details.attachments) if with_thread else None)  # fmt: skip
+                         attachments=list(details.attachments))  # fmt: skip
 
 
 def key_public(record: KeyRecord) -> KeyPublic:

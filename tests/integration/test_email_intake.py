@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.integration.conftest import Api, fake_pipeline_factory, make_keys, service_settings
+from bench.harness import ServerProcess, free_port, triage_env
+from tests.integration.conftest import BACKENDS, Api, fake_pipeline_factory, make_keys, new_database, service_settings
 from triage.adapters.bootstrap import build_service
 from triage.adapters.smtp import SmtpListener
 from triage.domain.access import Principal
@@ -36,12 +38,6 @@ MAX_ATTACHMENT = 16 * 1024
 def wire(message: EmailMessage) -> bytes:
     """The message with CRLF line ends, as SMTP carries it (``smtplib.SMTP.data`` sends bytes as they are)."""
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Desk(Api):
@@ -301,3 +297,67 @@ def test_a_merged_tickets_reply_goes_to_the_ticket_it_was_merged_into(database_u
         assert (outcome.action, outcome.number) == (MailAction.REPLIED, keep.number)
     finally:
         service.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_triage_serve_takes_email_in_and_no_accepted_email_is_lost_when_killed(
+    backend: str, tmp_path: Path, served_models: dict[str, str], always_on_config: Path
+) -> None:
+    """The real ``triage serve`` with real models: emails become triaged tickets and replies land on them; then,
+    killed with SIGKILL while mail streams in, every email it answered 250 is in the database after the restart."""
+    url, cleanup = new_database(backend, tmp_path)
+    home, smtp_port = tmp_path / "home", free_port()
+    settings = service_settings(home, url, always_on_config, **served_models)
+    keys = make_keys(settings)
+    env = triage_env(home=home, database_url=url, routing_config_dir=always_on_config, reload_seconds=0,
+                     smtp_port=smtp_port, smtp_address=DESK, **served_models)  # fmt: skip
+
+    def client(server: ServerProcess) -> Desk:
+        desk = Desk(httpx.Client(base_url=server.url, timeout=30), keys, settings)  # type: ignore[arg-type]
+        desk.port = smtp_port
+        return desk
+
+    try:
+        with ServerProcess(env, log=tmp_path / "serve.log") as server:
+            desk = client(server)
+            english = created_number(desk.send(email("VPN keeps dropping", "My VPN connection drops every hour"))[1])
+            chinese = created_number(desk.send(email("发票开错了", "上个月的发票金额开错了，请重新开具"))[1])
+            tickets = {n: desk.triaged(n) for n in (english, chinese)}
+            assert {n: t["triage_state"] for n, t in tickets.items()} == {english: "done", chinese: "done"}
+            assert tickets[english]["language"] == "en" and tickets[chinese]["language"] == "zh"
+            assert all(t["channel"] == "email" and t["assignment"]["team"] for t in tickets.values())
+            reply = desk.send(email(f"Re: [{english}] VPN keeps dropping", "Any update?"))
+            assert reply == (250, f"2.0.0 added to ticket {english}")
+            assert desk.ticket(english)["thread"][0]["body"] == "Any update?"
+
+        accepted: list[str] = []
+        stop = threading.Event()
+        server = ServerProcess(env, log=tmp_path / "serve-killed.log").start()
+        desk = client(server)
+
+        def stream(offset: int) -> None:
+            i = offset
+            while not stop.is_set():
+                try:
+                    code, reply = desk.send(email(f"printer {i}", f"printer number {i} is jammed"))
+                except (OSError, smtplib.SMTPException):
+                    continue  # the server is gone: no 250, no promise
+                if code == 250:
+                    accepted.append(created_number(reply))
+                i += 4
+
+        threads = [threading.Thread(target=stream, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(3)
+        server.kill()
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert len(accepted) > 10
+        with ServerProcess(env, port=server.port, log=tmp_path / "serve-restarted.log") as restarted:
+            desk = client(restarted)
+            assert [n for n in accepted if desk.get(f"/api/v1/tickets/{n}").status_code != 200] == []
+    finally:
+        cleanup()  # type: ignore[operator]
