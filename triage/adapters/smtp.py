@@ -84,6 +84,7 @@ class MailHandler:
         if address.rpartition("@")[2].lower() != self.domain:
             return _reply("550", f"5.1.1 <{address}>: not a mailbox of this help desk; write to an address @{self.domain}")
         envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802

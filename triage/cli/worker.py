@@ -26,16 +26,15 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         export_settings(worker_threads=max(1, args.threads))
     settings = get_settings()
-    port = args.smtp_port
     service = build_service(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        if port is not None:
-            service.start_mail(port=port)
-            print(f"taking email for @{settings.smtp_domain} on {settings.smtp_host}:{port} (SMTP)", file=sys.stderr,
-                  flush=True)  # fmt: skip
+        if args.smtp_port is not None:
+            service.start_mail(port=args.smtp_port)
+            print(f"taking email for @{settings.smtp_domain} on {settings.smtp_host}:{args.smtp_port} (SMTP)",
+                  file=sys.stderr, flush=True)  # fmt: skip
         service.start_background(load_pipeline(settings, service.desk))
     except BaseException:
         service.stop()
