@@ -7,6 +7,7 @@ import smtplib
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -63,7 +64,7 @@ class Desk(Api):
         return response.json()
 
     def triaged(self, number: str) -> dict:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while (ticket := self.ticket(number))["triage_state"] == "pending" and time.monotonic() < deadline:
             time.sleep(0.05)
         return ticket
@@ -95,7 +96,7 @@ def email(subject: str, body: str, *, sender: str = f"Wang Fang <{CUSTOMER}>", m
           **headers: str) -> EmailMessage:  # fmt: skip
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, DESK, subject
-    message["Message-ID"] = message_id or f"<{time.monotonic_ns()}@example.cn>"
+    message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@example.cn>"
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(body)
