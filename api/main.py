@@ -77,6 +77,11 @@ def create_app(
                 return uow.jobs.depth("triage", now=utc_now())
 
         metrics.watch_queue(queue_depth)
+        try:
+            service.start_mail(on_outcome=metrics.observe_mail)  # when TRIAGE_SMTP_PORT is set
+        except TriageError:
+            service.stop()
+            raise
         app.state.service, app.state.waiters, app.state.startup_error = service, waiters, None
         if load_in_background:
             threading.Thread(target=load_models, args=(app, service), name="load-models", daemon=True).start()

@@ -1,4 +1,4 @@
-"""Prometheus metrics of one service process: requests, triage stages, the queue, abstentions, escalations."""
+"""Prometheus metrics of one service process: requests, triage stages, the queue, abstentions, escalations, email."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ class ServiceMetrics:
         self.abstain_rate = Gauge("triage_abstain_rate", "Share of the last 500 triaged tickets that abstained.",
                                   registry=r)  # fmt: skip
         self.alerts = Counter("triage_alerts_fired_total", "Alerts and escalations fired.", ["type"], registry=r)
+        self.emails = Counter("triage_emails_received_total", "Emails received by the SMTP listener, by outcome "
+                              "(created, replied, follow_up, duplicate, ignored, rejected, deferred).", ["outcome"],
+                              registry=r)  # fmt: skip
         self.models = Gauge("triage_model_info", "Model versions being served (value 1).", ["task", "version"],
                             registry=r)  # fmt: skip
         self._recent: deque[bool] = deque(maxlen=500)
@@ -70,6 +73,9 @@ class ServiceMetrics:
     def observe_alerts(self, alerts: list[Alert]) -> None:
         for alert in alerts:
             self.alerts.labels(alert.type.value).inc()
+
+    def observe_mail(self, outcome: str) -> None:
+        self.emails.labels(outcome).inc()
 
     def serve_models(self, versions: dict[str, str]) -> None:
         self.models.clear()

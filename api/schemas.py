@@ -10,15 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from triage.domain.agents import AgentStatus
 from triage.domain.alerts import Alert, AlertType, Severity
 from triage.domain.escalation import EscalationEvent
-from triage.domain.ticket import Ticket
+from triage.domain.ticket import BODY_MAX, SUBJECT_MAX, Ticket
 from triage.kernel.vocabulary import Channel, MessageKind, Priority, Role, TicketStatus, Tier, TriageState
-from triage.ports import AuditEntry, Delivery, KeyRecord, Message, Webhook
+from triage.ports import AuditEntry, Delivery, KeyRecord, Message, StoredAttachment, Webhook
 from triage.services.queries import SlaStatus, TicketDetails
 
-#: Longest subject and body accepted. The models read at most ``TRIAGE_MAX_TEXT_CHARS`` of a ticket (the rest is
-#: stored and shown, but not read), so a long email is never refused for being long, only for exceeding these.
-SUBJECT_MAX = 500
-BODY_MAX = 20_000
 NOTE_MAX = 20_000
 BATCH_MAX = 500
 #: JSON Schema for "a subject or a body with some text in it", so generated clients and fuzzers know the rule.
@@ -229,6 +225,13 @@ class MessagePublic(BaseModel):
     created_at: datetime
 
 
+class AttachmentPublic(BaseModel):
+    filename: str
+    content_type: str
+    size: int = Field(description="Decoded size in bytes. Only the metadata is kept, not the content.")
+    received_at: datetime
+
+
 class TicketPublic(BaseModel):
     number: str
     status: TicketStatus
@@ -256,6 +259,9 @@ class TicketPublic(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     thread: list[MessagePublic] | None = Field(default=None, description="Only on GET of one ticket.")
+    attachments: list[AttachmentPublic] | None = Field(
+        default=None, description="What the customer attached to their email (metadata only); not in lists."
+    )
 
 
 class TicketsPublic(BaseModel):
@@ -413,7 +419,13 @@ def message_public(message: Message) -> MessagePublic:
                          created_at=message.created_at)  # fmt: skip
 
 
-def ticket_public(ticket: Ticket, *, sla: SlaStatus | None = None, thread: list[Message] | None = None) -> TicketPublic:
+def ticket_public(
+    ticket: Ticket,
+    *,
+    sla: SlaStatus | None = None,
+    thread: list[Message] | None = None,
+    attachments: list[StoredAttachment] | None = None,
+) -> TicketPublic:
     return TicketPublic(
         number=ticket.id, status=ticket.status, triage_state=ticket.triage_state, subject=ticket.subject,
         body=ticket.body, channel=ticket.channel,
@@ -428,11 +440,14 @@ def ticket_public(ticket: Ticket, *, sla: SlaStatus | None = None, thread: list[
         created_at=ticket.created_at, updated_at=ticket.updated_at, first_response_at=ticket.first_response_at,
         resolved_at=ticket.resolved_at, closed_at=ticket.closed_at,
         thread=[message_public(m) for m in thread] if thread is not None else None,
+        attachments=[AttachmentPublic(filename=a.filename, content_type=a.content_type, size=a.size,
+                                      received_at=a.received_at) for a in attachments] if attachments is not None else None,
     )  # fmt: skip
 
 
 def details_public(details: TicketDetails, *, with_thread: bool = True) -> TicketPublic:
-    return ticket_public(details.ticket, sla=details.sla, thread=list(details.thread) if with_thread else None)
+    return ticket_public(details.ticket, sla=details.sla, thread=list(details.thread) if with_thread else None,
+                         attachments=list(details.attachments))  # fmt: skip
 
 
 def key_public(record: KeyRecord) -> KeyPublic:

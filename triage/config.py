@@ -89,10 +89,32 @@ class Settings(BaseSettings):
     )
     log_format: Literal["json", "text"] = Field(default="json", description="Service log format.")
 
+    # -- the email channel (an SMTP listener in `triage serve`, or `triage worker --smtp-port`) ---------------
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port of the SMTP listener for email intake; unset: no listener."
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP listener binds to.")
+    smtp_address: str = Field(
+        default="support@localhost",
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="The help desk's email address: recipients must be at its domain, and mail from it is a loop.",
+    )
+    smtp_max_message_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest email accepted (SMTP 552 above, naming the limit)."
+    )
+    smtp_max_attachment_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1, description="Largest attachment accepted (its metadata is kept, not its content)."
+    )
+
     @field_validator("home", "routing_config_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def smtp_domain(self) -> str:
+        """The domain part of ``smtp_address``, lower-case: the SMTP listener accepts recipients there only."""
+        return self.smtp_address.rpartition("@")[2].lower()
 
     @property
     def resolved_database_url(self) -> str:

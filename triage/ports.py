@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from triage.domain.agents import AgentStatus
 from triage.domain.alerts import Alert, AlertType, Severity
 from triage.domain.calendar import BusinessCalendar
 from triage.domain.escalation import EscalationEvent
+from triage.domain.mail import Attachment
 from triage.domain.sla import SlaClock
 from triage.domain.ticket import Ticket
 from triage.kernel.vocabulary import Channel, MessageKind, Priority, Role, TicketStatus, TriageState
@@ -144,6 +145,18 @@ class Message:
     mentions: tuple[str, ...]
     created_at: datetime
     anger: float | None = None  # customer messages, once the sentiment model has read them
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    """An attachment a customer emailed: its metadata, with the ticket and the email it came with."""
+
+    number: str
+    message_key: str
+    filename: str
+    content_type: str
+    size: int
+    received_at: datetime
 
 
 @dataclass(frozen=True)
@@ -300,6 +313,17 @@ class MessageLog(abc.ABC):
     @abc.abstractmethod
     def set_anger(self, number: str, created_at: datetime, anger: float) -> None:
         """Record the anger the sentiment model read in a customer message."""
+
+
+class AttachmentStore(abc.ABC):
+    """Metadata of what customers attached to their email (the content itself is not kept)."""
+
+    @abc.abstractmethod
+    def add(self, number: str, message_key: str, attachments: Sequence[Attachment], *, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def of(self, number: str) -> list[StoredAttachment]:
+        """Every attachment of ``number``, in the order received."""
 
 
 class AuditLog(abc.ABC):
@@ -575,6 +599,7 @@ class UnitOfWork(abc.ABC):
     jobs: JobQueue
     sla: SlaStore
     messages: MessageLog
+    attachments: AttachmentStore
     audit: AuditLog
     keys: KeyStore
     agents: AgentLoadStore

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from triage.adapters.policy_file import load_routing_config
+from triage.adapters.smtp import OutcomeObserver, SmtpListener
 from triage.adapters.sql.engine import make_engine
 from triage.adapters.sql.migrate import current_revision, head_revision
 from triage.adapters.sql.unit_of_work import SqlUnitOfWork
@@ -23,8 +24,10 @@ from triage.domain.desk import RoutingConfig
 from triage.engine.batching import MicroBatcher
 from triage.engine.factory import build_pipeline, configured_versions
 from triage.engine.pipeline import StageObserver, TriagePipeline
+from triage.kernel.clock import utc_now
 from triage.kernel.errors import NotReady
 from triage.ports import UnitOfWork
+from triage.services import mail
 from triage.services.processing import PipelineHolder, WorkerSettings
 from triage.services.webhooks import RetryPolicy
 from triage.services.worker import Worker, WorkerConfig, WorkerHooks
@@ -100,6 +103,7 @@ class Service:
     batcher: MicroBatcher | None = None
     worker: Worker | None = None
     hooks: WorkerHooks = field(default_factory=WorkerHooks)
+    mail_listener: SmtpListener | None = None
 
     @property
     def ready(self) -> bool:
@@ -142,8 +146,37 @@ class Service:
                              build_pipeline=rebuild, model_versions=lambda: configured_versions(settings),
                              hooks=self.hooks, webhook_sender=HttpWebhookSender()).start_threads()  # fmt: skip
 
+    def receive_mail(self, raw: bytes, envelope_sender: str | None = None) -> mail.MailOutcome:
+        """File one email (see :mod:`triage.services.mail`) and wake the worker for a new ticket's triage."""
+        settings = self.settings
+        policy = mail.MailPolicy(address=settings.smtp_address, max_attachment_bytes=settings.smtp_max_attachment_bytes)
+        outcome = mail.receive(self.start, self.desk, raw, policy=policy, now=utc_now(), envelope_sender=envelope_sender)
+        if outcome.action in (mail.MailAction.CREATED, mail.MailAction.FOLLOW_UP) and self.worker is not None:
+            self.worker.wake()
+        return outcome
+
+    def start_mail(self, *, port: int | None = None, on_outcome: OutcomeObserver | None = None) -> SmtpListener | None:
+        """Start the SMTP listener of the email channel on ``port`` (default ``TRIAGE_SMTP_PORT``; none: no listener).
+
+        Mail is taken in before the models are loaded: its tickets wait in the triage queue.
+
+        Raises:
+            NotReady: the address cannot be bound.
+        """
+        settings = self.settings
+        port = port or settings.smtp_port
+        if port is None:
+            return None
+        self.mail_listener = SmtpListener(self.receive_mail, host=settings.smtp_host, port=port,
+                                          domain=settings.smtp_domain, max_message_bytes=settings.smtp_max_message_bytes,
+                                          on_outcome=on_outcome).start()  # fmt: skip
+        return self.mail_listener
+
     def stop(self) -> None:
-        """Graceful shutdown: finish the batch in flight, hand claimed jobs back, close the database."""
+        """Graceful shutdown: stop taking email, finish the batch in flight, hand claimed jobs back, close the
+        database."""
+        if self.mail_listener is not None:
+            self.mail_listener.stop()
         if self.worker is not None:
             handed_back = self.worker.stop()
             logger.info("worker stopped", extra={"jobs_handed_back": handed_back})

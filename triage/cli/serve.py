@@ -13,6 +13,7 @@ import sys
 import uvicorn
 
 from triage.adapters.bootstrap import open_database
+from triage.cli import tcp_port
 from triage.config import export_settings, get_settings
 from triage.kernel.errors import ConfigError
 
@@ -30,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="triage worker threads in this process (default: TRIAGE_WORKER_THREADS, 1; 0: API only)")  # fmt: skip
+    parser.add_argument("--smtp-port", type=tcp_port, default=None, metavar="PORT",
+                        help="take email in on this port (default: TRIAGE_SMTP_PORT; unset: no email intake)")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -38,11 +41,16 @@ def run(args: argparse.Namespace) -> int:
         if args.workers < 0:
             raise ConfigError("--workers must be >= 0")
         export_settings(worker_threads=args.workers)
+    if args.smtp_port is not None:
+        export_settings(smtp_port=args.smtp_port)
     settings = get_settings()
     open_database(settings).dispose()  # refuse an unreachable or un-migrated database with a clear message
     url = f"http://{args.host}:{args.port}"
     print(f"serving on {url} (API docs: {url}/docs); database {settings.resolved_database_url.split('@')[-1]}",
           file=sys.stderr, flush=True)  # fmt: skip
+    if settings.smtp_port is not None:
+        print(f"taking email for @{settings.smtp_domain} on {settings.smtp_host}:{settings.smtp_port} (SMTP)",
+              file=sys.stderr, flush=True)  # fmt: skip
     keys_file = settings.home / "demo-keys.json"
     if keys_file.is_file():
         print(f"demo keys ({keys_file}):", file=sys.stderr)

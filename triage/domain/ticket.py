@@ -15,6 +15,11 @@ from typing import Any
 from triage.kernel.errors import IllegalTransition
 from triage.kernel.vocabulary import OPEN_STATUSES, Channel, Priority, TicketStatus, Tier, TriageState
 
+#: Longest subject and body a ticket takes (the API refuses longer ones; the email channel cuts them, saying so).
+#: The models read at most ``TRIAGE_MAX_TEXT_CHARS`` of a ticket; the rest is stored and shown, but not read.
+SUBJECT_MAX = 500
+BODY_MAX = 20_000
+
 _S = TicketStatus
 #: Where each status may go. ``assigned``/``in_progress → new`` hands a ticket back to its queue (agent offline);
 #: ``resolved → in_progress`` is a reopen; ``closed`` is final (a later reply opens a follow-up ticket).

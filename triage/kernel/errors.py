@@ -20,6 +20,18 @@ class InvalidRequest(TriageError, ValueError):
     """A request parameter is unusable (a cursor this service did not issue, a limit out of range...)."""
 
 
+class InvalidMail(TriageError, ValueError):
+    """An email cannot become a ticket: no usable sender, no text, or a message the parser cannot read."""
+
+
+class MailTooLarge(InvalidMail):
+    """An email, or one of its attachments, is over a size limit; ``limit`` is that limit in bytes."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 class InvalidDataset(TriageError, ValueError):
     """A training or evaluation file is unusable (missing column, one class, unknown label...)."""
 

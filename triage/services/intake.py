@@ -70,8 +70,6 @@ def submit(
         Conflict: the key was used before with a different request body.
     """
     require_role(principal, Role.INTAKE, Role.AGENT, Role.MANAGER, Role.ADMIN, action="submit tickets")
-    if not new.text:
-        raise InvalidTicket("the ticket has no text: send a subject or a body with some words in it")
     fingerprint = new.fingerprint()
     try:
         with start() as uow:
@@ -98,6 +96,32 @@ def _store(
         earlier = replay(uow, principal, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
+    ticket = create(uow, new, principal=principal, now=now, parent=parent, team=team)
+    if idempotency_key is not None:
+        uow.idempotency.remember(principal.id, idempotency_key, fingerprint, ticket.id, at=now)
+    uow.commit()
+    return ticket, True
+
+
+def create(
+    uow: UnitOfWork,
+    new: NewTicket,
+    *,
+    principal: Principal,
+    now: datetime,
+    parent: str | None = None,
+    team: str | None = None,
+) -> Ticket:
+    """Store a ticket, give it its number and queue its triage inside the caller's transaction (no commit).
+
+    :func:`submit` is this plus roles and idempotency; the email channel calls it directly, to store the ticket with
+    its attachments and its Message-ID in one transaction.
+
+    Raises:
+        InvalidTicket: neither subject nor body has text.
+    """
+    if not new.text:
+        raise InvalidTicket("the ticket has no text: send a subject or a body with some words in it")
     ticket = Ticket(
         id="",
         subject=new.subject,
@@ -112,13 +136,10 @@ def _store(
         team=team,
     )
     uow.tickets.add(ticket)
-    if idempotency_key is not None:
-        uow.idempotency.remember(principal.id, idempotency_key, fingerprint, ticket.id, at=now)
     uow.jobs.enqueue(TRIAGE_JOB, ticket.id, at=now)
     record(uow, actor=principal, action="created", at=now, ticket=ticket,
            after={"channel": ticket.channel.value, "customer_tier": ticket.tier.value})  # fmt: skip
-    uow.commit()
-    return ticket, True
+    return ticket
 
 
 def replay(uow: UnitOfWork, principal: Principal, key: str, fingerprint: str) -> Ticket | None:

@@ -137,39 +137,71 @@ def add_message(
     Raises:
         InvalidTicket: empty body, or a closed ticket (a customer writing after close starts a new ticket).
     """
+    _check_message(kind, body)
+    with start() as uow:
+        ticket = (_workable(uow, principal, number, "write on a ticket") if kind is not MessageKind.CUSTOMER
+                  else visible_ticket(uow, principal, number, for_update=True))  # fmt: skip
+        message = append_message(uow, desk, principal, ticket, kind=kind, body=body, now=now)
+        uow.commit()
+        return message
+
+
+def _check_message(kind: MessageKind, body: str) -> None:
     if not body.strip():
         raise InvalidTicket("the message is empty")
     if kind is MessageKind.SYSTEM:
         raise InvalidTicket("system messages are written by the service, not through the API")
-    with start() as uow:
-        ticket = (_workable(uow, principal, number, "write on a ticket") if kind is not MessageKind.CUSTOMER
-                  else visible_ticket(uow, principal, number, for_update=True))  # fmt: skip
-        if ticket.status is TicketStatus.CLOSED:
-            raise IllegalTransition(ticket.id, ticket.status.value, "in_progress", ())
-        before = snapshot(ticket, _STATUS_FIELDS)
-        message = Message(number, kind, principal.label, body, mentions(body) if kind is MessageKind.NOTE else (), now)
-        uow.messages.add(message)
-        if kind is MessageKind.REPLY:
-            ticket.agent_replies += 1
-            if ticket.status in (TicketStatus.NEW, TicketStatus.ASSIGNED):
-                ticket.move_to(TicketStatus.IN_PROGRESS)
-            clock = update_clock(uow, desk, ticket, lambda c: c.respond(now), now=now)
-            if ticket.first_response_at is None:
-                ticket.first_response_at = now
-                ticket.first_response_s = _seconds(ticket, now)
-                ticket.first_response_business_s = clock.elapsed(now, "first_response").total_seconds() if clock else None
-        elif kind is MessageKind.CUSTOMER:
-            uow.jobs.enqueue(MESSAGE_SENTIMENT_JOB, ticket.id, at=now)  # the worker reads its anger
-            if ticket.status is TicketStatus.PENDING_CUSTOMER:
-                ticket.move_to(TicketStatus.IN_PROGRESS)
-                update_clock(uow, desk, ticket, lambda c: c.resume(now), now=now)
-            elif ticket.status is TicketStatus.RESOLVED:
-                _reopen(uow, desk, ticket, now=now)
-        _save(uow, ticket, now)
-        record(uow, actor=principal, action=f"message:{kind.value}", at=now, ticket=ticket, before=before,
-               after={**snapshot(ticket, _STATUS_FIELDS), "mentions": list(message.mentions)})  # fmt: skip
-        uow.commit()
-        return message
+
+
+def append_message(
+    uow: UnitOfWork,
+    desk: RoutingConfig,
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    kind: MessageKind,
+    body: str,
+    now: datetime,
+    author: str | None = None,
+) -> Message:
+    """:func:`add_message` inside the caller's transaction (no commit), on a ticket the caller locked and may write on.
+
+    The email channel calls it directly: it checks the sender against the ticket's customer instead of a principal's
+    scope, and stores the message with the email's Message-ID and attachments in one transaction.
+
+    Args:
+        author: Who the thread names (default: the principal's label), e.g. the customer's email address.
+
+    Raises:
+        InvalidTicket: empty body, or a system message. IllegalTransition: the ticket is closed.
+    """
+    _check_message(kind, body)
+    if ticket.status is TicketStatus.CLOSED:
+        raise IllegalTransition(ticket.id, ticket.status.value, "in_progress", ())
+    before = snapshot(ticket, _STATUS_FIELDS)
+    message = Message(ticket.id, kind, author or principal.label, body,
+                      mentions(body) if kind is MessageKind.NOTE else (), now)  # fmt: skip
+    uow.messages.add(message)
+    if kind is MessageKind.REPLY:
+        ticket.agent_replies += 1
+        if ticket.status in (TicketStatus.NEW, TicketStatus.ASSIGNED):
+            ticket.move_to(TicketStatus.IN_PROGRESS)
+        clock = update_clock(uow, desk, ticket, lambda c: c.respond(now), now=now)
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            ticket.first_response_s = _seconds(ticket, now)
+            ticket.first_response_business_s = clock.elapsed(now, "first_response").total_seconds() if clock else None
+    elif kind is MessageKind.CUSTOMER:
+        uow.jobs.enqueue(MESSAGE_SENTIMENT_JOB, ticket.id, at=now)  # the worker reads its anger
+        if ticket.status is TicketStatus.PENDING_CUSTOMER:
+            ticket.move_to(TicketStatus.IN_PROGRESS)
+            update_clock(uow, desk, ticket, lambda c: c.resume(now), now=now)
+        elif ticket.status is TicketStatus.RESOLVED:
+            _reopen(uow, desk, ticket, now=now)
+    _save(uow, ticket, now)
+    record(uow, actor=principal, action=f"message:{kind.value}", at=now, ticket=ticket, before=before,
+           after={**snapshot(ticket, _STATUS_FIELDS), "mentions": list(message.mentions)})  # fmt: skip
+    return message
 
 
 def resolve(

@@ -11,7 +11,7 @@ from triage.domain.desk import RoutingConfig
 from triage.domain.escalation import EscalationEvent
 from triage.domain.ticket import Ticket
 from triage.kernel.errors import InvalidRequest
-from triage.ports import AuditEntry, Message, TicketFilter, TicketPage, UnitOfWork
+from triage.ports import AuditEntry, Message, StoredAttachment, TicketFilter, TicketPage, UnitOfWork
 from triage.services.lifecycle import visible_ticket
 from triage.services.sla import load_clock
 
@@ -39,6 +39,7 @@ class TicketDetails:
     ticket: Ticket
     sla: SlaStatus | None
     thread: tuple[Message, ...]
+    attachments: tuple[StoredAttachment, ...] = ()
 
 
 def sla_status(uow: UnitOfWork, desk: RoutingConfig, ticket: Ticket, *, now: datetime) -> SlaStatus | None:
@@ -65,7 +66,8 @@ def ticket_details(
     """One ticket, if the caller may see it (else :class:`~triage.kernel.errors.NotFound`)."""
     with start() as uow:
         ticket = visible_ticket(uow, principal, number)
-        return TicketDetails(ticket, sla_status(uow, desk, ticket, now=now), tuple(uow.messages.thread(number)))
+        return TicketDetails(ticket, sla_status(uow, desk, ticket, now=now), tuple(uow.messages.thread(number)),
+                             tuple(uow.attachments.of(number)))  # fmt: skip
 
 
 def list_tickets(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from triage.domain.agents import AgentStatus
 from triage.domain.alerts import Alert, AlertType, Severity
 from triage.domain.calendar import BusinessCalendar
 from triage.domain.escalation import EscalationEvent
+from triage.domain.mail import Attachment
 from triage.domain.sla import SlaClock
 from triage.domain.ticket import Customer, Ticket
 from triage.kernel.errors import InvalidRequest, KeyTaken
@@ -38,6 +39,7 @@ from triage.ports import (
     AgentLoadStore,
     AlertFilter,
     AlertStore,
+    AttachmentStore,
     AuditEntry,
     AuditLog,
     Correction,
@@ -54,6 +56,7 @@ from triage.ports import (
     PeriodicRuns,
     PresenceStore,
     SlaStore,
+    StoredAttachment,
     StoredClock,
     StoredVector,
     TicketFilter,
@@ -361,6 +364,24 @@ class SqlMessages(MessageLog):
         m = t.messages.c
         self.connection.execute(update(t.messages).where(m.number == number, m.created_at == created_at,
                                                          m.kind == MessageKind.CUSTOMER.value).values(anger=anger))  # fmt: skip
+
+
+class SqlAttachments(AttachmentStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, number: str, message_key: str, attachments: Sequence[Attachment], *, at: datetime) -> None:
+        if attachments:
+            self.connection.execute(insert(t.email_attachments), [
+                {"number": number, "message_key": message_key, "filename": a.filename, "content_type": a.content_type,
+                 "size_bytes": a.size, "received_at": at} for a in attachments
+            ])  # fmt: skip
+
+    def of(self, number: str) -> list[StoredAttachment]:
+        a = t.email_attachments.c
+        rows = self.connection.execute(select(t.email_attachments).where(a.number == number).order_by(a.id)).all()
+        return [StoredAttachment(r.number, r.message_key, r.filename, r.content_type, r.size_bytes, r.received_at)
+                for r in rows]  # fmt: skip
 
 
 class SqlAudit(AuditLog):

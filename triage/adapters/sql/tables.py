@@ -158,6 +158,18 @@ messages = Table(
     Column("anger", Float),  # customer messages: anger as the sentiment model read it
 )
 
+email_attachments = Table(
+    "email_attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", NUMBER, ForeignKey("tickets.number"), nullable=False, index=True),
+    Column("message_key", String(200), nullable=False),  # the email's Message-ID (its deduplication key)
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size_bytes", Integer, nullable=False),  # metadata only: the content is not kept
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -8,6 +8,7 @@ from triage.adapters.sql.analytics import SqlAnalytics
 from triage.adapters.sql.stores import (
     SqlAgents,
     SqlAlerts,
+    SqlAttachments,
     SqlAudit,
     SqlFeedback,
     SqlIdempotency,
@@ -48,6 +49,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.jobs = SqlJobs(connection)
         self.sla = SqlSla(connection)
         self.messages = SqlMessages(connection)
+        self.attachments = SqlAttachments(connection)
         self.audit = SqlAudit(connection)
         self.keys = SqlKeys(connection)
         self.agents = agents
