@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -13,6 +13,11 @@ from triage.adapters.bootstrap import Service
 from triage.domain.access import Principal
 from triage.kernel.errors import NotReady
 from triage.services.keys import authenticate, hash_key
+
+#: The largest row id the databases store (64-bit signed); a larger number in a request is a 422, not an overflow.
+MAX_ROW_ID = 2**63 - 1
+#: A row id in a path (an alert, a webhook delivery).
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import PrincipalDep, ServiceDep
+from api.deps import PrincipalDep, RowId, ServiceDep
 from api.errors import COMMON_ERRORS, NOT_FOUND
 from api.schemas import (
     DeliveryPublic,
@@ -86,7 +86,7 @@ def list_deliveries(
 
 @router.post("/admin/webhooks/deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED,
              responses=NOT_FOUND)  # fmt: skip
-def redeliver(delivery_id: int, service: ServiceDep, principal: PrincipalDep) -> dict[str, int]:
+def redeliver(delivery_id: RowId, service: ServiceDep, principal: PrincipalDep) -> dict[str, int]:
     """Queue a delivered or dead-lettered delivery again (admin only)."""
     webhooks.redeliver(service.start, delivery_id, now=utc_now(), actor=principal)
     return {"queued": delivery_id}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import PrincipalDep, ServiceDep
+from api.deps import MAX_ROW_ID, PrincipalDep, RowId, ServiceDep
 from api.errors import COMMON_ERRORS, NOT_FOUND
 from api.schemas import AlertPublic, alert_public
 from triage.domain.alerts import AlertType, Severity
@@ -53,7 +53,7 @@ def list_alerts(
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic, responses=NOT_FOUND)
-def acknowledge(alert_id: int, service: ServiceDep, principal: PrincipalDep) -> AlertPublic:
+def acknowledge(alert_id: RowId, service: ServiceDep, principal: PrincipalDep) -> AlertPublic:
     """Acknowledge an alert (idempotent)."""
     return alert_public(alerts.acknowledge(service.start, principal, alert_id, now=utc_now()))
 
@@ -69,8 +69,8 @@ async def stream(
     request: Request,
     service: ServiceDep,
     principal: PrincipalDep,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20, pattern=r"^\d*$")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this alert id (as Last-Event-ID).")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=18, pattern=r"^\d*$")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ROW_ID, description="Resume after this alert id (as Last-Event-ID).")] = None,
 ) -> StreamingResponse:
     """Alerts as they happen: the caller's teams' alerts (all for admins), resumable."""
     start_after = after if after is not None else int(last_event_id) if last_event_id else None

@@ -129,8 +129,9 @@ def test_a_dead_receiver_gets_retries_then_a_dead_letter_then_a_manual_redeliver
                          params={"state": "dead", "webhook": hook["id"]}).json()  # fmt: skip
         time.sleep(0.2)
     assert dead and dead[0]["attempts"] == settings.webhook_max_attempts and dead[0]["last_error"]
-    assert httpx.post(f"{server.url}/api/v1/admin/webhooks", headers=_auth(keys["admin"]),
-                      json={"url": "ftp://x", "secret": "s" * 32, "events": ["sla_breach"]}).status_code == 422  # fmt: skip
+    for bad_url in ("ftp://x", "http://[", "http://host:99999/", "https://"):  # not http(s), malformed, no host
+        assert httpx.post(f"{server.url}/api/v1/admin/webhooks", headers=_auth(keys["admin"]),
+                          json={"url": bad_url, "secret": "s" * 32, "events": ["sla_breach"]}).status_code == 422  # fmt: skip
 
 
 def test_repeat_contacts_bursts_and_rising_anger_raise_alerts(live) -> None:  # noqa: ANN001

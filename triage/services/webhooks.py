@@ -61,6 +61,16 @@ def parse_events(names: Iterable[str]) -> frozenset[AlertType]:
     return frozenset(known[n] for n in chosen)
 
 
+def is_http_url(url: str) -> bool:
+    """Whether `url` is an http(s) URL with a host and a valid port (a malformed one, like `http://[`, is not)."""
+    try:
+        parsed = urlparse(url)
+        _ = parsed.port  # raises on a port that is not a number in 0-65535
+    except ValueError:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
 def add_webhook(start: Start, *, url: str, secret: str, events: Iterable[str], now: datetime,
                 actor: Principal | str) -> Webhook:  # fmt: skip
     """Register a receiver.
@@ -70,8 +80,7 @@ def add_webhook(start: Start, *, url: str, secret: str, events: Iterable[str], n
     """
     if isinstance(actor, Principal):
         require_role(actor, Role.ADMIN, action="manage webhooks")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if not is_http_url(url):
         raise InvalidRequest(f"webhook URL {url!r} is not an http(s) URL with a host")
     if len(secret) < 16:
         raise InvalidRequest("the webhook secret must have at least 16 characters (generate one with `openssl rand -hex 32`)")
