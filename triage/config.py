@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EncoderName = Literal["minilm", "use", "minilm+use"]
+EncoderRuntime = Literal["onnx-int8", "onnx-fp32", "torch"]
 
 #: Registered-model names in MLflow, one per trainable task (kebab case).
 REGISTERED_MODEL_NAMES = {
@@ -37,6 +38,17 @@ class Settings(BaseSettings):
         default=None, description="MLflow tracking + registry URI; default a SQLite store under `home`."
     )
     encoder: EncoderName = Field(default="minilm+use", description="Sentence encoder backend.")
+    encoder_runtime: EncoderRuntime = Field(
+        default="onnx-int8",
+        description="How MiniLM runs: ONNX Runtime with int8 weights (fastest), ONNX fp32, or torch. All three "
+        "share one encoder id, so heads trained on one serve on the others.",
+    )
+    encoder_threads: int | None = Field(
+        default=None, ge=1, description="Intra-op threads of each encoder; default every core the process may use."
+    )
+    encoder_cache_dir: Path | None = Field(
+        default=None, description="Where the ONNX export of MiniLM is cached; default `home`/encoders."
+    )
     category_model: str = "models:/triage-category@champion"
     urgency_model: str = "models:/triage-urgency@champion"
     sentiment_model: str = "models:/triage-sentiment@champion"
@@ -83,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def resolved_kb_dir(self) -> Path:
         return self.kb_dir or self.home / "kb"
+
+    @property
+    def resolved_encoder_cache_dir(self) -> Path:
+        return self.encoder_cache_dir or self.home / "encoders"
 
     def model_uri(self, task: str) -> str:
         return {"category": self.category_model, "urgency": self.urgency_model, "sentiment": self.sentiment_model}[task]

@@ -14,14 +14,14 @@ import pandas as pd
 
 from kb_index.documents import load_articles
 from kb_index.knowledge_base import KnowledgeBase
-from models.encoder import MemoizedEncoder, load_encoder
+from models.encoder import MemoizedEncoder
 from models.loading import load_artifact
 from training import tracking
 from training.train import train_task
 from triage.adapters.policy_file import load_routing_config
 from triage.config import REGISTERED_MODEL_NAMES, get_settings
 from triage.domain.ticket import Customer, Ticket
-from triage.engine.factory import build_pipeline
+from triage.engine.factory import build_pipeline, load_configured_encoder
 from triage.kernel.clock import utc_now
 from triage.kernel.errors import ArtifactMismatch
 from triage.services.assign import triage_and_route
@@ -52,7 +52,7 @@ def _say(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    encoder = MemoizedEncoder(load_encoder(settings.encoder), max_size=20_000)
+    encoder = MemoizedEncoder(load_configured_encoder(settings), max_size=20_000)
     client = tracking.mlflow_client(settings)
     for task, name in REGISTERED_MODEL_NAMES.items():
         champion = tracking.current_champion_version(client, name)

@@ -17,6 +17,19 @@ from triage.engine.stages.urgency import UrgencyScorer
 logger = logging.getLogger(__name__)
 
 
+def load_configured_encoder(settings: Settings, *, name: str | None = None) -> SentenceEncoder:
+    """The encoder ``settings`` name (or ``name``), on the configured runtime, threads and export cache.
+
+    Raises:
+        ValueError: unknown encoder name.
+        ModelNotReady: a package is missing or the ONNX export failed.
+    """
+    return load_encoder(
+        name or settings.encoder, runtime=settings.encoder_runtime, cache_dir=settings.resolved_encoder_cache_dir,
+        threads=settings.encoder_threads,
+    )  # fmt: skip
+
+
 def build_pipeline(
     settings: Settings, *, encoder: SentenceEncoder | None = None, with_kb: bool = True
 ) -> TriagePipeline:
@@ -31,7 +44,7 @@ def build_pipeline(
         ModelNotReady: a model URI resolves to nothing.
         ArtifactMismatch: a model was trained on another encoder.
     """
-    shared = MemoizedEncoder(encoder or load_encoder(settings.encoder), max_size=settings.encode_cache_size)
+    shared = MemoizedEncoder(encoder or load_configured_encoder(settings), max_size=settings.encode_cache_size)
     cache = settings.home / "model-cache"
 
     def artifact(task: str) -> ModelArtifact:
