@@ -84,7 +84,7 @@ def _empty(dim: int) -> np.ndarray:
     return np.zeros((0, dim), dtype=np.float32)
 
 
-def _minilm_weights() -> tuple[Path, str]:
+def minilm_weights() -> tuple[Path, str]:
     """The packaged MiniLM folder and the SHA-256 of its weights.
 
     Raises:
@@ -127,7 +127,7 @@ class MiniLMEncoder:
             raise ModelNotReady(f"the torch runtime needs sentence-transformers and torch ({exc}); "
                                 "run the README's set-up command or use TRIAGE_ENCODER_RUNTIME=onnx-int8") from exc  # fmt: skip
         torch.set_num_threads(threads or available_cores())
-        path, digest = _minilm_weights()
+        path, digest = minilm_weights()
         return cls(SentenceTransformer(str(path), device="cpu"), revision=digest[:12])
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
@@ -313,7 +313,7 @@ def load_minilm(
     if runtime == "torch":
         return MiniLMEncoder.load(threads=threads)
     precision = runtime.removeprefix("onnx-")
-    source, digest = _minilm_weights()
+    source, digest = minilm_weights()
     model = ensure_exported(cache_dir or DEFAULT_CACHE_DIR, source, weights_sha256=digest, precision=precision)
     return OnnxMiniLMEncoder.from_files(model, source, revision=digest[:12], precision=precision, threads=threads)
 

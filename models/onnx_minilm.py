@@ -139,18 +139,32 @@ def ensure_exported(cache_dir: Path, source: Path, *, weights_sha256: str, preci
     return model
 
 
-def session_options(threads: int) -> onnxruntime.SessionOptions:
+def load_tokenizer(source: Path, *, max_length: int | None = None) -> Tokenizer:
+    """The packaged model's fast tokenizer, truncating like sentence-transformers and padding to the longest text.
+
+    Args:
+        source: The sentence-transformers model folder.
+        max_length: Word pieces kept per text; default the model's own ``max_seq_length`` (256).
+    """
+    limit = check_sentence_transformers_config(source)
+    tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_length or limit)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # the file pads to a fixed 128; we pad to the longest
+    return tokenizer
+
+
+def session_options(threads: int, *, spinning: bool = False) -> onnxruntime.SessionOptions:
     """One inference session per process: ``threads`` intra-op threads, no inter-op pool, no spin-waiting.
 
-    Spinning threads would keep polling for work between batches and steal the cores from the USE encoder
-    and the heads that run right after (measured in bench/bench_encoders.py).
+    Spinning threads keep polling for work between runs and steal the cores from the USE encoder and the
+    heads that run right after, and from other processes on a shared machine (bench/bench_encoders.py).
     """
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return options
 
 
@@ -198,14 +212,11 @@ class OnnxMiniLMEncoder:
             batch_size: Texts per forward pass; default :data:`BATCH_SIZES` of the precision.
             max_length: Word pieces kept per text; default the model's own ``max_seq_length`` (256).
         """
-        limit = check_sentence_transformers_config(source)
-        tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=max_length or limit)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of each batch
         session = onnxruntime.InferenceSession(
             str(model), session_options(threads or available_cores()), providers=["CPUExecutionProvider"]
         )
-        return cls(session, tokenizer, revision=revision, precision=precision, batch_size=batch_size)
+        return cls(session, load_tokenizer(source, max_length=max_length), revision=revision, precision=precision,
+                   batch_size=batch_size)  # fmt: skip
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Embed every text (no language check; see :class:`models.encoder.LanguageGatedEncoder`)."""
