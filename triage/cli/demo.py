@@ -75,7 +75,14 @@ def run(args: argparse.Namespace) -> int:
         _say(f"{name} v{outcome.version}: holdout {metric} {outcome.metrics[metric]:.3f}; {outcome.promotion_reason}")
 
     kb_dir = settings.resolved_kb_dir
-    if args.retrain or not kb_dir.exists():
+    rebuild = args.retrain or not kb_dir.exists()
+    if not rebuild:
+        try:
+            KnowledgeBase.load(kb_dir, encoder)
+        except ArtifactMismatch as exc:  # an older format or another encoder: this release cannot serve it
+            _say(f"the knowledge base at {kb_dir} cannot be served by this release ({exc}); rebuilding")
+            rebuild = True
+    if rebuild:
         _say(f"building the knowledge base from {args.articles} into {kb_dir}")
         KnowledgeBase.build(load_articles(args.articles), encoder, show_progress=True).save(kb_dir)
 
