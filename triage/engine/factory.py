@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from kb_index.knowledge_base import KnowledgeBase
+from kb_index.vectors import set_search_threads
 from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
 from models.loading import ModelArtifact, load_artifact
 from triage.config import Settings
@@ -26,7 +27,7 @@ def load_configured_encoder(settings: Settings, *, name: str | None = None) -> S
     """
     return load_encoder(
         name or settings.encoder, runtime=settings.encoder_runtime, cache_dir=settings.resolved_encoder_cache_dir,
-        threads=settings.encoder_threads,
+        threads=settings.threads,
     )  # fmt: skip
 
 
@@ -44,6 +45,7 @@ def build_pipeline(
         ModelNotReady: a model URI resolves to nothing.
         ArtifactMismatch: a model was trained on another encoder.
     """
+    set_search_threads(settings.threads)
     shared = MemoizedEncoder(encoder or load_configured_encoder(settings), max_size=settings.encode_cache_size)
     cache = settings.home / "model-cache"
 

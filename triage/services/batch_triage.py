@@ -87,12 +87,14 @@ def _flatten(result: TriageResult) -> dict[str, object]:
         "triage_category_confidence": category.confidence,
         "triage_category_abstained": category.abstained,
         "triage_abstain_reason": category.abstain_reason or "",
-        "triage_category_alternatives": json.dumps([[s.label, s.confidence] for s in category.ranking],
-                                                   ensure_ascii=False),  # fmt: skip
+        "triage_category_alternatives": json.dumps(
+            [[s.label, s.confidence] for s in category.ranking], ensure_ascii=False
+        ),  # fmt: skip
         "triage_urgency": urgency.level,
         "triage_urgency_score": urgency.score,
-        "triage_urgency_signals": json.dumps([[s.source, s.detail, s.weight] for s in urgency.signals],
-                                             ensure_ascii=False),  # fmt: skip
+        "triage_urgency_signals": json.dumps(
+            [[s.source, s.detail, s.weight] for s in urgency.signals], ensure_ascii=False
+        ),  # fmt: skip
         "triage_sentiment": sentiment.label,
         "triage_anger": sentiment.anger,
         "triage_suggested_articles": json.dumps(
