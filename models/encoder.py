@@ -59,7 +59,7 @@ UNREADABLE_LANGUAGES = {"minilm": frozenset({"zh"}), "use": frozenset()}
 
 @runtime_checkable
 class SentenceEncoder(Protocol):
-    """Maps texts to unit-norm float32 embeddings.
+    """Maps texts to float32 embeddings: each encoder's block of a row is unit-norm, or zero where it cannot read.
 
     Attributes:
         id: Stable identifier of the encoder *and* its weights (backend, model, revision). Artifacts
@@ -105,7 +105,6 @@ class MiniLMEncoder:
     """all-MiniLM-L6-v2 through sentence-transformers on torch (the ``torch`` runtime)."""
 
     dim = 384
-
     runtime = "torch"
 
     def __init__(self, model: object, *, revision: str) -> None:
@@ -196,7 +195,7 @@ class LanguageGatedEncoder:
         return detect_language(text).language not in self.unreadable
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        out = _empty(self.dim) if not texts else np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         rows = [i for i, text in enumerate(texts) if self.reads(text)]
         if rows:
             out[rows] = self.inner.encode([texts[i] for i in rows], show_progress=show_progress)

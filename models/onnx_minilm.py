@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 from tokenizers import Tokenizer
+from tqdm.auto import tqdm
 
 from triage.kernel.errors import ModelNotReady
 
@@ -32,7 +33,6 @@ from triage.kernel.errors import ModelNotReady
 RECIPE_VERSION = 1
 FILES = {"fp32": "model-fp32.onnx", "int8": "model-int8.onnx"}
 MANIFEST = "export.json"
-PRECISIONS = tuple(FILES)
 #: Texts per forward pass. int8 runs one text at a time: dynamic quantisation takes each activation's range over
 #: the whole batch (padding included), so batching would make a text's embedding depend on its neighbours; alone,
 #: it is the same in every batch, and measured no slower (no padding). fp32 batches texts sorted by length.
@@ -215,7 +215,8 @@ class OnnxMiniLMEncoder:
         """Embed every text (no language check; see :class:`models.encoder.LanguageGatedEncoder`)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # as sentence-transformers does
-        for start in range(0, len(order), self.batch_size):
+        starts = range(0, len(order), self.batch_size)
+        for start in tqdm(starts, desc="MiniLM", unit="batch", disable=not show_progress):
             rows = order[start : start + self.batch_size]
             out[rows] = self._forward([texts[i] for i in rows])
         return out
