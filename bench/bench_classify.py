@@ -67,7 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     configure_offline_environment()
-    backend = BY_NAME["minilm+use/onnx-int8"]
+    backend = next(
+        b
+        for b in BY_NAME.values()
+        if b.encoder == "minilm+use"
+        and b.language_aware
+        and b.threads is None
+        and b.runtime == Settings.model_fields["encoder_runtime"].default
+    )  # the default engine
     cache = Settings().resolved_encoder_cache_dir.resolve()
     results = []
     load = os.getloadavg()

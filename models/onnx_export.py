@@ -6,9 +6,10 @@ Run once per machine (``triage demo`` or the first encoder load does it, in a ch
 * ``model-fp32.onnx``: the BERT body (``input_ids``, ``attention_mask`` -> ``last_hidden_state``), with
   ONNX Runtime's transformer fusions (Attention, SkipLayerNormalization, BiasGelu) applied offline;
 * ``model-int8.onnx``: the same graph, dynamically quantised: int8 weights, per output channel, activations
-  quantised per batch at run time. The feed-forward layers of the first two transformer blocks stay fp32
-  (:data:`FP32_NODES`): measured one node at a time on real text, they carry most of the quantisation
-  error (their inputs have the widest activation ranges), while costing about 15% of the int8 speed-up;
+  quantised per batch at run time. The second feed-forward MatMul of every block, and the first one of block 0,
+  stay fp32 (:data:`FP32_NODES`): measured one node at a time on real text, they carry most of the quantisation
+  error (their inputs have the widest activation ranges). Recipe 1 kept only blocks 0-1's in fp32: mean cosine
+  to torch 0.9954 and Banking77 -0.26 points; recipe 2: 0.9967 and -0.16 points;
 * ``export.json``: the source weights' SHA-256, the recipe, library versions, the SHA-256 of each file,
   and a self-check: the cosine of each model's sentence embedding to sentence-transformers' on
   :data:`CHECK_SENTENCES`.
@@ -43,11 +44,10 @@ from models.onnx_minilm import FILES, MANIFEST, RECIPE_VERSION, OnnxMiniLMEncode
 
 OPSET = 17
 HIDDEN_SIZE, NUM_HEADS = 384, 12
-#: MatMuls kept in fp32 in the int8 model: the feed-forward layers of blocks 0 and 1 (see the module docstring).
+#: MatMuls kept in fp32 in the int8 model (see the module docstring).
 FP32_NODES = (
     "/bert/encoder/layer.0/intermediate/dense/MatMul",
-    "/bert/encoder/layer.0/output/dense/MatMul",
-    "/bert/encoder/layer.1/output/dense/MatMul",
+    *(f"/bert/encoder/layer.{block}/output/dense/MatMul" for block in range(6)),
 )
 #: Self-check of every export against sentence-transformers. It guards against a broken export (wrong graph,
 #: wrong inputs: cosines far below 0.9), not a quality bar: int8 costs most on very short texts ("thanks!" 0.96),

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from triage.kernel.errors import ModelNotReady
 
 #: Bump when the export recipe changes (see models/onnx_export.py); the cache folder name carries it.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 FILES = {"fp32": "model-fp32.onnx", "int8": "model-int8.onnx"}
 MANIFEST = "export.json"
 #: Texts per forward pass. int8 runs one text at a time: dynamic quantisation takes each activation's range over

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.encoder import load_encoder, load_minilm
+from models.encoder import DEFAULT_RUNTIME, load_encoder, load_minilm
 from triage.kernel.language import detect_language
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -84,4 +84,4 @@ def test_the_default_encoder_never_runs_minilm_on_chinese(encoder_cache: Path) -
     encoder = load_encoder("minilm+use", cache_dir=encoder_cache)
     rows = encoder.encode(["我的卡被拒了，请尽快处理", "My card was declined"])
     assert not rows[0, :384].any() and rows[0, 384:].any() and rows[1, :384].any()
-    assert encoder.runtime == "onnx-int8+numpy"
+    assert encoder.runtime == f"{DEFAULT_RUNTIME}+numpy"
