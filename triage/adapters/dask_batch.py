@@ -116,7 +116,7 @@ def plan_partitions(source: Path) -> list[Partition]:
 
     Raises:
         FileNotFoundError: no such path.
-        InvalidDataset: no Parquet file there, or an unreadable one.
+        InvalidDataset: no Parquet file there, an unreadable one, or no rows at all.
     """
     source = Path(source)
     if not source.exists():
@@ -133,6 +133,8 @@ def plan_partitions(source: Path) -> list[Partition]:
         for group in range(metadata.num_row_groups):
             rows = metadata.row_group(group).num_rows
             partitions.append(Partition(len(partitions), str(path.resolve()), group, rows))
+    if not partitions:
+        raise InvalidDataset(f"--in {source}: the Parquet input has no rows to triage")
     return partitions
 
 
