@@ -29,8 +29,8 @@ import numpy as np
 from kb_index.documents import Article
 from kb_index.knowledge_base import KnowledgeBase
 from kb_index.vectors import VectorIndex
-from models.encoder import load_encoder
-from triage.config import configure_offline_environment
+from triage.config import Settings, configure_offline_environment
+from triage.engine.factory import load_configured_encoder
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -120,7 +120,7 @@ def run_freshness(size: int, real_encoder: bool) -> dict[str, object]:
     build_s = time.perf_counter() - started
     if real_encoder:
         configure_offline_environment()
-        real = load_encoder("minilm+use")
+        real = load_configured_encoder(Settings(), name="minilm+use")
         real.encode(["warm up"])
     latencies = []
     for i in range(20):

@@ -16,6 +16,7 @@ import numpy as np
 from kb_index.documents import Article, Chunk, chunk_article
 from kb_index.lexical import BM25Index
 from kb_index.vectors import VectorIndex
+from models.encoder import unit_rows
 
 
 class Corpus:
@@ -92,12 +93,21 @@ class Corpus:
             self.lexical.remove(row)
             self.chunks.pop(row, None)
 
-    def nearest(self, vector: np.ndarray) -> tuple[str | None, float]:
-        """The article whose chunk is closest to ``vector`` and the cosine (``(None, -1.0)`` when empty)."""
-        scores, ids = self.vectors.search(vector, 1)
-        if ids[0, 0] < 0:
+    def nearest(self, vector: np.ndarray, *, candidates: int = 10) -> tuple[str | None, float]:
+        """The article whose chunk is most cosine-similar to ``vector``, and that cosine (``(None, -1.0)`` when empty).
+
+        Stored rows are not all unit-length (a Chinese chunk has no MiniLM block), so the inner products of the
+        nearest ``candidates`` are divided by both norms before they are compared.
+        """
+        scores, ids = self.vectors.search(unit_rows(np.reshape(vector, (1, -1))), candidates)
+        found = ids[0] >= 0
+        if not found.any():
             return None, -1.0
-        return self.chunks[int(ids[0, 0])].article_id, float(scores[0, 0])
+        rows = ids[0][found]
+        norms = np.linalg.norm(self.vectors.reconstruct(rows), axis=1)
+        cosines = scores[0][found] / np.where(norms > 0, norms, 1.0)
+        best = int(np.argmax(cosines))
+        return self.chunks[int(rows[best])].article_id, float(cosines[best])
 
     def link(self, article_id: str, ticket_id: str) -> None:
         """Record that resolved ticket ``ticket_id`` is answered by ``article_id`` (once)."""

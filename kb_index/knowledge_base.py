@@ -32,10 +32,11 @@ from kb_index.feedback import FeedbackLedger
 from kb_index.ranking import MODES, Ranker, SearchConfig, Suggestion
 from kb_index.snapshots import current_snapshot, read_json, write_snapshot
 from kb_index.vectors import VectorIndex
-from models.encoder import SentenceEncoder, part_slices
+from models.encoder import SentenceEncoder, encoder_runtime, part_slices
 from triage.kernel.errors import ArtifactMismatch, InvalidTicket, ModelNotReady
 
-FORMAT_VERSION = 1
+#: Bump when stored vectors change meaning. 2: language-aware encoding (Chinese chunks have a zero MiniLM block).
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ class KnowledgeBase:
                 "format_version": FORMAT_VERSION,
                 "encoder_id": self.encoder.id,
                 "encoder_dim": self.encoder.dim,
+                "encoder_runtime": encoder_runtime(self.encoder),
                 "index_kind": corpus.vectors.kind,
                 "n_articles": len(corpus.articles),
                 "n_vectors": len(corpus.vectors),

@@ -25,6 +25,16 @@ HNSW_EF_SEARCH = 96
 COMPACT_RATIO = 0.1
 
 
+def set_search_threads(threads: int) -> None:
+    """OpenMP threads of FAISS, process-wide (FAISS has no per-index setting).
+
+    Serving searches one ticket or a small batch at a time, where extra OpenMP threads cost more than they
+    save: they spin-wait between searches, which halved the engine's single-ticket throughput on 2 cores
+    (bench/bench_triage.py), and a single query on a 10k flat index is 2.9 ms on 1 thread vs 8.7 ms on 2.
+    """
+    faiss.omp_set_num_threads(threads)
+
+
 class VectorIndex:
     """Inner-product search over unit vectors, addressed by stable int64 ids.
 

@@ -35,9 +35,10 @@ from triage.kernel.errors import ArtifactMismatch, ModelNotReady
 MODEL_FILE = "model.joblib"
 SCOPE_FILE = "scope.npz"
 META_FILE = "meta.json"
-#: Bump whenever the pickled estimator's fitted state changes, so an older artifact is refused with a
-#: clear "retrain" message instead of failing inside a prediction.
-FORMAT_VERSION = 3
+#: Bump whenever the pickled estimator's fitted state or the embedding layout changes, so an older artifact is
+#: refused with a clear "retrain" message instead of predicting from embeddings it was not trained on.
+#: 4: language-aware encoding (a Chinese text has a zero MiniLM block); the card records the encoder runtime.
+FORMAT_VERSION = 4
 _REQUIRED_KEYS = ("format_version", "name", "task", "labels", "encoder_id", "encoder_dim", "model_sha256")
 
 
@@ -63,6 +64,7 @@ class ModelCard:
     created_at: str = ""
     libraries: dict[str, str] = field(default_factory=dict)
     model_sha256: str = ""
+    encoder_runtime: str = ""
     format_version: int = FORMAT_VERSION
 
 
@@ -71,14 +73,20 @@ class ScopeModel:
     """Out-of-scope detector: cosine similarity of a text to the nearest label centroid.
 
     Texts whose best centroid similarity falls below ``threshold`` look unlike anything the model
-    was trained on; the category stage abstains on them as ``out_of_scope``.
+    was trained on; the category stage abstains on them as ``out_of_scope``. Embeddings are scaled to
+    unit length first (a Chinese text's row lacks the MiniLM block); a text no encoder could read has a
+    zero row, which says nothing about scope, so its similarity is 1.
     """
 
     centroids: np.ndarray
     threshold: float
 
     def similarity(self, embeddings: np.ndarray) -> np.ndarray:
-        return np.max(embeddings @ self.centroids.T, axis=1) if len(embeddings) else np.zeros(0)
+        if not len(embeddings):
+            return np.zeros(0)
+        norms = np.linalg.norm(embeddings, axis=1)
+        best = np.max(embeddings @ self.centroids.T, axis=1) / np.where(norms > 0, norms, 1.0)
+        return np.where(norms > 0, best, 1.0)
 
 
 @dataclass

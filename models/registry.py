@@ -26,6 +26,27 @@ def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     return match["name"], match["alias"], match["version"]
 
 
+def pin_model_uri(uri: str, *, tracking_uri: str | None) -> str:
+    """``models:/name@alias`` as the version it points to now (``models:/name/7``); other URIs unchanged.
+
+    A long batch run pins its models first, so every worker loads the same version even if the alias moves.
+
+    Raises:
+        ModelNotReady: unknown model or alias, or an unreachable store.
+    """
+    if not uri.startswith("models:/"):
+        return uri
+    name, alias, _ = parse_model_uri(uri)
+    if alias is None:
+        return uri
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        return f"models:/{name}/{client.get_model_version_by_alias(name, alias).version}"
+    except MlflowException as exc:
+        raise ModelNotReady(f"{uri} is not in the registry at {tracking_uri}: {exc.message}. "
+                            "Train one with `triage train` (or run the README's first command).") from exc  # fmt: skip
+
+
 def download_registered_model(uri: str, *, tracking_uri: str | None, cache_dir: Path | None = None) -> tuple[Path, str]:
     """Resolve a registry URI and download the artifact folder.
 

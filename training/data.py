@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from triage.kernel.errors import InvalidDataset
+from triage.services.batch_triage import as_text_table, join_text_columns, resolve_text_columns
 
 #: Longest training text kept, in characters; longer texts are truncated (and counted).
 MAX_TRAIN_CHARS = 4_000
@@ -70,42 +71,12 @@ def read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in {".parquet", ".pq"}:
-            frame = pd.read_parquet(path)
-            return frame.astype(dict.fromkeys(frame.columns, "string")).fillna("").astype(str)
+            return as_text_table(pd.read_parquet(path))
         if suffix in {".csv", ".tsv", ".txt"}:
             return pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",")
     except (ValueError, pd.errors.ParserError, OSError) as exc:
         raise InvalidDataset(f"cannot read {path}: {exc}") from exc
     raise InvalidDataset(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv or .parquet")
-
-
-def resolve_text_columns(frame: pd.DataFrame, text_col: str | None, *, source: str) -> list[str]:
-    """Columns that make up the text: ``--text-col`` (comma-separated for several), else ``text``,
-    else ``subject`` + ``body``.
-
-    Raises:
-        InvalidDataset: a named column is missing.
-    """
-    if text_col:
-        columns = [c.strip() for c in text_col.split(",") if c.strip()]
-    elif "text" in frame.columns:
-        columns = ["text"]
-    elif {"subject", "body"} <= set(frame.columns):
-        columns = ["subject", "body"]
-    else:
-        columns = ["text"]
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidDataset(
-            f"{source}: missing text column(s) {', '.join(map(repr, missing))}; "
-            f"available columns: {', '.join(map(str, frame.columns))}. Choose one with --text-col"
-        )
-    return columns
-
-
-def join_text_columns(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One text per row: the non-empty values of ``columns``, stripped, joined by newlines."""
-    return frame[columns].astype(str).agg(lambda row: "\n".join(p.strip() for p in row if p.strip()), axis=1)
 
 
 def load_labelled(

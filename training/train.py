@@ -17,7 +17,7 @@ from typing import Any
 import mlflow
 import numpy as np
 
-from models.encoder import MemoizedEncoder, SentenceEncoder, block_widths, load_encoder
+from models.encoder import MemoizedEncoder, SentenceEncoder, block_widths, encoder_runtime, unit_rows
 from models.estimators import VIEWS, HybridTextClassifier, check_views
 from models.features import TextFeatures
 from models.loading import ModelArtifact, ModelCard, ScopeModel, library_versions, load_artifact, save_artifact
@@ -25,6 +25,7 @@ from training import tracking
 from training.data import LabelledTexts, check_trainable, load_labelled, rare_label_note, split_holdout
 from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
 from triage.config import REGISTERED_MODEL_NAMES, Settings
+from triage.engine.factory import load_configured_encoder
 from triage.kernel.errors import ArtifactMismatch, ConfigError, InvalidDataset, ModelNotReady
 
 TASKS = tuple(REGISTERED_MODEL_NAMES)
@@ -84,11 +85,12 @@ def load_training_config(task: str, path: Path | None = None) -> dict[str, Any]:
 
 
 def fit_scope(embeddings: np.ndarray, labels: list[str], *, quantile: float) -> ScopeModel:
-    """Label centroids of the training embeddings and the similarity below which a text is out of scope."""
+    """Label centroids of the (unit-length) training embeddings and the similarity below which a text is out of scope."""
     label_array = np.asarray(labels)
+    rows = unit_rows(embeddings)
     centroids = []
     for label in sorted(set(labels)):
-        centroid = embeddings[label_array == label].mean(axis=0)
+        centroid = rows[label_array == label].mean(axis=0)
         centroids.append(centroid / max(np.linalg.norm(centroid), 1e-12))
     scope = ScopeModel(centroids=np.vstack(centroids).astype(np.float32), threshold=0.0)
     scope.threshold = float(np.quantile(scope.similarity(embeddings), quantile))
@@ -123,6 +125,7 @@ def fit_artifact(
         labels=[str(c) for c in estimator.classes_],
         encoder_id=encoder.id,
         encoder_dim=encoder.dim,
+        encoder_runtime=encoder_runtime(encoder),
         abstain_threshold=float(getattr(estimator, "abstain_threshold_", 0.0)),
         scope_threshold=scope.threshold,
         text_column=",".join(train.text_columns),
@@ -226,7 +229,7 @@ def train_task(
     rare_note = rare_label_note(train)
     if rare_note:
         print(f"warning: {train.source}: {rare_note}", file=sys.stderr)
-    base_encoder = encoder or load_encoder(settings.encoder)
+    base_encoder = encoder or load_configured_encoder(settings)
     shared = MemoizedEncoder(base_encoder, max_size=len(holdout) + 16)
 
     started = time.perf_counter()
@@ -264,7 +267,7 @@ def train_task(
         mlflow.log_params({f"head.{k}": v for k, v in artifact.card.params.items()})
         mlflow.log_params(
             {
-                "task": task, "encoder": base_encoder.id, "n_train": len(train), "n_holdout": len(holdout),
+                "task": task, "encoder": base_encoder.id, "encoder_runtime": encoder_runtime(base_encoder), "n_train": len(train), "n_holdout": len(holdout),
                 "train_file": str(data_path), "test_file": str(test_path or "seeded 20% holdout"),
                 "text_columns": ",".join(train.text_columns), "label_column": train.label_column,
                 "scope_quantile": scope_quantile,

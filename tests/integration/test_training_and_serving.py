@@ -190,3 +190,36 @@ def test_classify_keeps_every_row_and_marks_untriageable_ones(trained, tmp_path:
     assert result["triage_error"].tolist()[0] == "" and result["triage_error"].tolist()[3] == ""
     assert "empty" in result["triage_error"].tolist()[1] and "limit" in result["triage_error"].tolist()[2]
     assert result["triage_category"].tolist()[3] in build_pipeline(settings, encoder=trained[2].inner).classify.labels
+
+
+def test_classify_on_a_two_worker_cluster_gives_the_single_process_labels(trained, tmp_path: Path, monkeypatch,
+                                                                          capsys) -> None:  # fmt: skip
+    settings, _, _ = trained
+    frame = pd.read_csv(DEMO / "tickets.csv", dtype=str, keep_default_na=False).sample(150, random_state=3)
+    frame.loc[frame.index[7], "body"], frame.loc[frame.index[7], "subject"] = "", "  "  # one untriageable row
+    source = tmp_path / "tickets.parquet"
+    frame.to_parquet(source, index=False, row_group_size=40)  # 4 partitions
+    single = tmp_path / "single.parquet"
+    assert _run_cli(["classify", "--in", str(source), "--out", str(single), "--quiet"], settings, monkeypatch,
+                    capsys)[0] == 0  # fmt: skip
+    code, _, err = _run_cli(["classify", "--in", str(source), "--out", str(tmp_path / "parts"), "--cluster", "local:2",
+                             "--quiet"], settings, monkeypatch, capsys)  # fmt: skip
+    assert code == 0, err
+    expected = pd.read_parquet(single)
+    got = pd.concat(
+        [pd.read_parquet(p) for p in sorted((tmp_path / "parts").glob("part-*.parquet"))], ignore_index=True
+    )
+    assert got["ticket_id"].tolist() == frame["ticket_id"].tolist() and (got["triage_error"] != "").sum() == 1
+    for column in (
+        "triage_category",
+        "triage_category_abstained",
+        "triage_urgency",
+        "triage_sentiment",
+        "triage_error",
+    ):
+        assert got[column].tolist() == expected[column].tolist(), column
+    pd.testing.assert_series_equal(got["triage_category_confidence"], expected["triage_category_confidence"], atol=1e-5)
+    manifest = json.loads((tmp_path / "parts" / "_manifest.json").read_text())
+    assert len(manifest["partitions"]) == 4 and len({p["worker"] for p in manifest["partitions"]}) == 2
+    champion = tracking.mlflow_client(settings).get_model_version_by_alias("triage-category", tracking.CHAMPION)
+    assert manifest["models"]["category"] == f"models:/triage-category/{champion.version}"  # pinned at submission

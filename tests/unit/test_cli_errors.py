@@ -76,3 +76,28 @@ def test_classify_refuses_an_unknown_output_format(settings: Settings, capsys, t
     path = tmp_path / "in.csv"
     pd.DataFrame({"text": ["a"]}).to_csv(path, index=False)
     _fails_clearly(capsys, ["classify", "--in", str(path), "--out", str(tmp_path / "o.xlsx")], "unsupported file type")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cluster", "local:0"], "use local:N with N >= 1"),
+        (["--cluster", "local:2", "--retries", "-1"], "--retries must be 0 or more"),
+    ],
+)
+def test_classify_on_a_cluster_refuses_a_bad_address_or_retry_count(
+    settings: Settings, capsys, tmp_path: Path, extra, message
+) -> None:
+    source = tmp_path / "in.parquet"
+    pd.DataFrame({"text": ["a"]}).to_parquet(source)
+    _fails_clearly(capsys, ["classify", "--in", str(source), "--out", str(tmp_path / "out"), *extra], message)
+
+
+def test_classify_on_a_cluster_needs_parquet_input(settings: Settings, capsys, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["a"]}).to_csv(source, index=False)
+    _fails_clearly(
+        capsys,
+        ["classify", "--in", str(source), "--out", str(tmp_path / "out"), "--cluster", "local:1"],
+        "reads a Parquet file or a folder",
+    )

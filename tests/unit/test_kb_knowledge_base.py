@@ -9,6 +9,7 @@ from kb_index.documents import Article
 from kb_index.knowledge_base import KnowledgeBase
 from kb_index.ranking import SearchConfig
 from kb_index.snapshots import current_snapshot
+from models.encoder import ConcatEncoder, LanguageGatedEncoder
 from tests.fakes import FakeEncoder
 from triage.kernel.errors import ArtifactMismatch, InvalidTicket, ModelNotReady
 
@@ -101,6 +102,15 @@ def test_solution_is_searchable_right_after_ingest_and_duplicates_are_linked(kb:
     assert kb.linked_tickets(result.article_id) == ("T-9", "T-10")
     with pytest.raises(InvalidTicket):
         kb.add_solution(ticket_id="T-11", solution="  ")
+
+
+def test_a_repeated_chinese_solution_is_linked_although_the_english_encoder_skipped_it() -> None:
+    english_only = LanguageGatedEncoder(FakeEncoder(16, id="en:1"), unreadable=frozenset({"zh"}))
+    kb = KnowledgeBase.build(ARTICLES, ConcatEncoder([english_only, FakeEncoder(32, id="both:1")]))
+    first = kb.add_solution(ticket_id="T-1", title="打印机脱机", solution="重新安装打印机驱动 3.2 版")
+    again = kb.add_solution(ticket_id="T-2", title="打印机脱机", solution="重新安装打印机驱动 3.2 版")
+    assert first.created and not again.created and again.duplicate_of == first.article_id
+    assert again.similarity == pytest.approx(1.0, abs=1e-5)
 
 
 def test_feedback_moves_scores_only_within_the_bound(kb: KnowledgeBase) -> None:

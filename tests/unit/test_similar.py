@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
+from models.encoder import ConcatEncoder, LanguageGatedEncoder
 from tests.fakes import FakeEncoder
 from triage.domain.ticket import Customer, Ticket
 from triage.engine.similar import IncidentDetector, SimilarTicketFinder, embed_tickets
@@ -70,3 +72,14 @@ def test_no_incident_when_the_tickets_are_spread_beyond_the_window() -> None:
 def test_chinese_ticket_embeddings_stay_unit_norm() -> None:
     vectors = embed_tickets(FakeEncoder(), ["花呗怎么还款", "VPN down"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_chinese_tickets_compare_on_the_encoder_that_reads_chinese_only() -> None:
+    english_only = LanguageGatedEncoder(FakeEncoder(16, id="en:1"), unreadable=frozenset({"zh"}))
+    bilingual = FakeEncoder(32, id="both:1")
+    texts = ["花呗怎么还款", "花呗还款失败", "VPN down"]
+    vectors = embed_tickets(ConcatEncoder([english_only, bilingual]), texts)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert not vectors[:2, :16].any() and vectors[2, :16].any()
+    expected = bilingual.encode(texts[:2])
+    assert vectors[0] @ vectors[1] == pytest.approx(float(expected[0] @ expected[1]), abs=1e-5)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from kb_index.documents import load_articles
 from kb_index.knowledge_base import KnowledgeBase
-from models.encoder import MemoizedEncoder, load_encoder
+from models.encoder import MemoizedEncoder
 from models.loading import load_artifact
 from training import tracking
 from training.train import train_task
@@ -26,7 +26,7 @@ from triage.adapters.policy_file import load_routing_config
 from triage.adapters.sql.migrate import upgrade
 from triage.config import REGISTERED_MODEL_NAMES, Settings, get_settings
 from triage.domain.ticket import Customer, Ticket
-from triage.engine.factory import build_pipeline
+from triage.engine.factory import build_pipeline, load_configured_encoder
 from triage.kernel.clock import utc_now
 from triage.kernel.errors import ArtifactMismatch
 from triage.kernel.vocabulary import Role
@@ -62,7 +62,7 @@ def _say(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    encoder = MemoizedEncoder(load_encoder(settings.encoder), max_size=20_000)
+    encoder = MemoizedEncoder(load_configured_encoder(settings), max_size=20_000)
     client = tracking.mlflow_client(settings)
     for task, name in REGISTERED_MODEL_NAMES.items():
         champion = tracking.current_champion_version(client, name)
@@ -85,7 +85,14 @@ def run(args: argparse.Namespace) -> int:
         _say(f"{name} v{outcome.version}: holdout {metric} {outcome.metrics[metric]:.3f}; {outcome.promotion_reason}")
 
     kb_dir = settings.resolved_kb_dir
-    if args.retrain or not kb_dir.exists():
+    rebuild = args.retrain or not kb_dir.exists()
+    if not rebuild:
+        try:
+            KnowledgeBase.load(kb_dir, encoder)
+        except ArtifactMismatch as exc:  # an older format or another encoder: this release cannot serve it
+            _say(f"the knowledge base at {kb_dir} cannot be served by this release ({exc}); rebuilding")
+            rebuild = True
+    if rebuild:
         _say(f"building the knowledge base from {args.articles} into {kb_dir}")
         KnowledgeBase.build(load_articles(args.articles), encoder, show_progress=True).save(kb_dir)
 

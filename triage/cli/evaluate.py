@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from models.encoder import load_encoder
 from models.loading import load_artifact
 from training.data import load_labelled
 from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
 from training.train import TASKS
 from triage.config import get_settings
+from triage.engine.factory import load_configured_encoder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     warnings = check_evaluable(data.labels, artifact.card.labels, unknown_label=args.unknown_label, source=data.source)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    encoder = load_encoder(_encoder_name(artifact.card.encoder_id))
+    encoder = load_configured_encoder(settings, name=_encoder_name(artifact.card.encoder_id))
     predictions = predict_for_evaluation(
         args.task, artifact, encoder, data.texts, abstain_threshold=args.abstain_threshold, progress=not args.quiet
     )

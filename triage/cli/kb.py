@@ -15,8 +15,9 @@ from kb_index.evaluate import best_threshold, duplicate_metrics, load_queries, r
 from kb_index.knowledge_base import KnowledgeBase
 from kb_index.ranking import SearchConfig
 from kb_index.snapshots import CURRENT
-from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
+from models.encoder import MemoizedEncoder, SentenceEncoder
 from triage.config import get_settings
+from triage.engine.factory import load_configured_encoder
 from triage.engine.similar import DEFAULT_DUPLICATE_THRESHOLD, embed_tickets
 from triage.kernel.errors import InvalidDataset
 
@@ -82,7 +83,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _encoder(args: argparse.Namespace) -> MemoizedEncoder:
     name = args.encoder or get_settings().encoder
     try:
-        return MemoizedEncoder(load_encoder(name), max_size=0)
+        return MemoizedEncoder(load_configured_encoder(get_settings(), name=name), max_size=0)
     except ValueError as exc:
         raise InvalidDataset(str(exc)) from exc
 

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from kb_index.knowledge_base import KnowledgeBase
+from kb_index.vectors import set_search_threads
 from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
 from models.loading import ModelArtifact, load_artifact, load_card
 from models.registry import registered_version
@@ -17,6 +18,19 @@ from triage.engine.stages.suggest import AnswerSuggester
 from triage.engine.stages.urgency import UrgencyScorer
 
 logger = logging.getLogger(__name__)
+
+
+def load_configured_encoder(settings: Settings, *, name: str | None = None) -> SentenceEncoder:
+    """The encoder ``settings`` name (or ``name``), on the configured runtime, threads and export cache.
+
+    Raises:
+        ValueError: unknown encoder name.
+        ModelNotReady: a package is missing or the ONNX export failed.
+    """
+    return load_encoder(
+        name or settings.encoder, runtime=settings.encoder_runtime, cache_dir=settings.resolved_encoder_cache_dir,
+        threads=settings.threads,
+    )  # fmt: skip
 
 
 def build_pipeline(
@@ -33,7 +47,8 @@ def build_pipeline(
         ModelNotReady: a model URI resolves to nothing.
         ArtifactMismatch: a model was trained on another encoder.
     """
-    shared = MemoizedEncoder(encoder or load_encoder(settings.encoder), max_size=settings.encode_cache_size)
+    set_search_threads(settings.threads)
+    shared = MemoizedEncoder(encoder or load_configured_encoder(settings), max_size=settings.encode_cache_size)
     cache = settings.home / "model-cache"
 
     def artifact(task: str) -> ModelArtifact:

@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from models.encoder import SentenceEncoder, part_slices
+from models.encoder import SentenceEncoder, unit_rows
 from triage.domain.ticket import Ticket
 from triage.kernel.clock import utc_now
-from triage.kernel.language import detect_language
 from triage.kernel.vocabulary import TicketStatus
 
 #: Cosine at or above which two tickets are flagged as duplicates / the same problem. Chosen on
@@ -33,25 +32,13 @@ DEFAULT_SIMILAR_THRESHOLD = 0.6
 
 
 def embed_tickets(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
-    """Embeddings for ticket-to-ticket similarity.
+    """Unit-length embeddings for ticket-to-ticket cosine similarity.
 
-    With a concatenated encoder, a Chinese ticket keeps only the parts that read Chinese (MiniLM
-    maps Chinese to ``[UNK]`` tokens, which makes every two Chinese texts look alike), renormalised.
+    The encoder is language-aware (``models.encoder``): a Chinese ticket's row has no MiniLM block, since
+    MiniLM maps Chinese to ``[UNK]`` tokens, which would make every two Chinese texts look alike. Scaling
+    the row back to unit length makes the Chinese-to-Chinese similarity USE's own cosine.
     """
-    vectors = encoder.encode(list(texts))
-    slices = part_slices(encoder)
-    if not slices or not len(vectors):
-        return vectors
-    vectors = vectors.copy()
-    for row, text in enumerate(texts):
-        if detect_language(text).language == "zh":
-            for part_id, columns in slices:
-                if part_id.startswith("minilm"):
-                    vectors[row, columns] = 0.0
-            norm = float(np.linalg.norm(vectors[row]))
-            if norm > 0:
-                vectors[row] /= norm
-    return vectors
+    return unit_rows(encoder.encode(list(texts)))
 
 
 def _created(ticket: Ticket) -> datetime:

@@ -56,6 +56,10 @@ class StageFailed(TriageError, RuntimeError):
         self.stage = stage
 
 
+class BatchIncomplete(TriageError, RuntimeError):
+    """A batch run finished with partitions that failed every attempt; their rows are not in the output."""
+
+
 class IllegalTransition(TriageError, ValueError):
     """A ticket cannot move from its status to the requested one; ``allowed`` lists where it can go."""
 
