@@ -18,6 +18,7 @@ probabilities alone or in any batch.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,13 +33,22 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+import jieba
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
 from models.features import TextFeatures
 from models.metrics import lowest_threshold_for_accuracy
+from models.sentiment_cues import cue_features
 from triage.kernel.errors import InvalidDataset
 
 Progress = Callable[[str], None] | None
-TEXT_VIEWS = ("char", "word")
+#: Views that read the raw text (no embedding): character n-grams, regex words, jieba-segmented words
+#: (Chinese words, English words alike) and dense lexical sentiment cues (``models.sentiment_cues``).
+TEXT_VIEWS = ("char", "word", "jieba", "lexicon")
 VIEWS = ("embedding", *TEXT_VIEWS)
+_WORD_CHARACTER = re.compile(r"\w")
+jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO on first use
 #: Log-probability given to a class a fold's model never saw.
 _MISSING_CLASS_LOG_PROBA = -50.0
 #: Upper bound of a view weight (weights also carry the temperature, so they may exceed 1).
@@ -63,19 +73,25 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         embedding_C: Inverse regularisation of each embedding view.
         char_C: Inverse regularisation of the character n-gram view.
         word_C: Inverse regularisation of the word n-gram view.
-        views: Which views to fit, among ``"embedding"``, ``"char"`` and ``"word"``.
+        views: Which views to fit, among ``"embedding"``, ``"char"``, ``"word"``, ``"jieba"`` and ``"lexicon"``.
+            Without ``"embedding"`` the head reads text alone and needs no encoder.
         embedding_blocks: Widths of the encoders concatenated in the embedding (``(384, 512)`` for
             MiniLM+USE); each block is its own view, re-normalised to unit length. ``None``: one block.
         char_ngram_min, char_ngram_max: Character n-gram range.
         char_max_features: Vocabulary cap of the character view.
-        word_ngram_max: Longest word n-gram.
+        word_ngram_max: Longest word n-gram (``word`` and ``jieba`` views).
+        word_max_features: Vocabulary cap of the ``jieba`` view (``None``: no cap).
+        lexicon_C: Inverse regularisation of the lexical-cue view.
         class_weight: ``None`` or ``"balanced"`` (for imbalanced labels such as urgency).
         calibration_folds: Folds for the out-of-fold predictions (reduced when every class is tiny).
         calibration_rows: Out-of-fold rows that suffice: on large data only the first folds that
             reach this many held-out rows are fitted (one fold of five for 50k rows), which saves
             most of the training time and changes little, since they only set the view weights
             and the abstain threshold.
-        target_accuracy: Accepted accuracy the abstain threshold aims for.
+        target_accuracy: Accepted accuracy the abstain threshold aims for (the documented knob, default 0.98).
+        threshold_z: Confidence of that aim: the abstain threshold is the lowest confidence whose out-of-fold
+            accepted accuracy has a one-sided Wilson lower bound at this normal quantile ``>= target_accuracy``
+            (1.645: 95%); 0 aims at the observed out-of-fold rate, which lands either side of the target.
         max_iter: Iteration cap of each logistic regression.
         n_jobs: Parallel fits (joblib); ``-1`` uses every core.
         random_state: Seed of the fold split.
@@ -93,10 +109,13 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         char_ngram_max: int = 4,
         char_max_features: int = 300_000,
         word_ngram_max: int = 2,
+        word_max_features: int | None = None,
+        lexicon_C: float = 1.0,
         class_weight: str | None = None,
         calibration_folds: int = 5,
         calibration_rows: int = 10_000,
         target_accuracy: float = 0.98,
+        threshold_z: float = 1.645,
         max_iter: int = 2000,
         n_jobs: int | None = -1,
         random_state: int = 0,
@@ -110,29 +129,37 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         self.char_ngram_max = char_ngram_max
         self.char_max_features = char_max_features
         self.word_ngram_max = word_ngram_max
+        self.word_max_features = word_max_features
+        self.lexicon_C = lexicon_C
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
         self.calibration_rows = calibration_rows
         self.target_accuracy = target_accuracy
+        self.threshold_z = threshold_z
         self.max_iter = max_iter
         self.n_jobs = n_jobs
         self.random_state = random_state
 
     # ------------------------------------------------------------------ views
+    @property
+    def uses_embeddings(self) -> bool:
+        """Whether the head reads the shared embedding; a head of text views alone needs no encoder."""
+        return "embedding" in self.views
+
     def _view_names(self, dim: int) -> list[str]:
         check_views(self.views)
-        blocks = list(self.embedding_blocks or [dim])
-        if sum(blocks) != dim:
-            raise ValueError(
-                f"embedding_blocks {blocks} add up to {sum(blocks)}, but the embeddings have {dim} columns"
-            )
         names = []
-        if "embedding" in self.views:
+        if self.uses_embeddings:
+            blocks = list(self.embedding_blocks or [dim])
+            if sum(blocks) != dim:
+                raise ValueError(
+                    f"embedding_blocks {blocks} add up to {sum(blocks)}, but the embeddings have {dim} columns"
+                )
             starts = np.cumsum([0, *blocks])
             names += [f"embedding.{a}-{b}" for a, b in zip(starts[:-1], starts[1:], strict=True)]
         return names + [view for view in TEXT_VIEWS if view in self.views]
 
-    def _new_view(self, name: str) -> tuple[TfidfVectorizer | None, LogisticRegression]:
+    def _new_view(self, name: str) -> tuple[Any, LogisticRegression]:
         def regression(c: float) -> LogisticRegression:
             return LogisticRegression(C=c, max_iter=self.max_iter, class_weight=self.class_weight)
 
@@ -148,6 +175,15 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
                 sublinear_tf=True, dtype=np.float32,
             )  # fmt: skip
             return vectorizer, regression(self.word_C)
+        if name == "jieba":
+            vectorizer = TfidfVectorizer(
+                analyzer="word", tokenizer=segment_words, token_pattern=None, lowercase=False,
+                ngram_range=(1, self.word_ngram_max), max_features=self.word_max_features, sublinear_tf=True,
+                dtype=np.float32,
+            )  # fmt: skip
+            return vectorizer, regression(self.word_C)
+        if name == "lexicon":
+            return make_pipeline(FunctionTransformer(cue_features), StandardScaler()), regression(self.lexicon_C)
         return None, regression(self.embedding_C)
 
     @staticmethod
@@ -233,15 +269,23 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         oof_probability = np.exp(log_softmax(_pool(out_of_fold, self.view_weights_), axis=1))
         self.oof_confidence_ = oof_probability.max(axis=1)
         self.oof_correct_ = oof_probability.argmax(axis=1) == truth
-        self.abstain_threshold_ = lowest_threshold_for_accuracy(
-            self.oof_confidence_, self.oof_correct_, target=self.target_accuracy
-        )
+        self.abstain_threshold_ = self.abstain_threshold_for(self.target_accuracy)
         used = [name for name in names if self.view_weights_[name] > 0]
         say(f"fitting {len(used)} views on all rows (weights {self.view_weights_})")
         fitted = parallel(delayed(self._fit_view)(name, texts, embeddings, labels) for name in used)
         self.views_ = dict(zip(used, fitted, strict=True))
         self.n_features_in_ = embeddings.shape[1]
         return self
+
+    def abstain_threshold_for(self, target_accuracy: float) -> float:
+        """The abstain threshold for another target accepted accuracy, from the stored out-of-fold predictions.
+
+        Lets a deployment pick its operating point (e.g. 0.95 for more coverage) without retraining.
+        """
+        check_is_fitted(self, "oof_confidence_")
+        return lowest_threshold_for_accuracy(
+            self.oof_confidence_, self.oof_correct_, target=target_accuracy, z=self.threshold_z
+        )
 
     # ------------------------------------------------------------------ prediction
     def decision_logits(self, X: TextFeatures) -> np.ndarray:
@@ -259,6 +303,11 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: TextFeatures) -> np.ndarray:
         return self.classes_[self.decision_logits(X).argmax(axis=1)]
+
+
+def segment_words(text: str) -> list[str]:
+    """Lower-cased words of ``text``: jieba segments Chinese into words and splits English on spaces."""
+    return [token for token in jieba.lcut(text.lower()) if _WORD_CHARACTER.search(token)]
 
 
 def _pool(view_logs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:

@@ -37,7 +37,9 @@ SCOPE_FILE = "scope.npz"
 META_FILE = "meta.json"
 #: Bump whenever the pickled estimator's fitted state changes, so an older artifact is refused with a
 #: clear "retrain" message instead of failing inside a prediction.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+#: ``encoder_id`` of a head that reads text alone (no embedding view): it serves beside any encoder.
+TEXT_ONLY_ENCODER = "none"
 _REQUIRED_KEYS = ("format_version", "name", "task", "labels", "encoder_id", "encoder_dim", "model_sha256")
 
 
@@ -64,6 +66,13 @@ class ModelCard:
     libraries: dict[str, str] = field(default_factory=dict)
     model_sha256: str = ""
     format_version: int = FORMAT_VERSION
+    #: Where the training rows came from, one entry per corpus: ``name``, ``rows``, ``licence``, ``permits``.
+    training_data: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def text_only(self) -> bool:
+        """True for a head that reads text alone and so needs no encoder."""
+        return self.encoder_id == TEXT_ONLY_ENCODER
 
 
 @dataclass
@@ -71,14 +80,17 @@ class ScopeModel:
     """Out-of-scope detector: cosine similarity of a text to the nearest label centroid.
 
     Texts whose best centroid similarity falls below ``threshold`` look unlike anything the model
-    was trained on; the category stage abstains on them as ``out_of_scope``.
+    was trained on; the category stage abstains on them as ``out_of_scope``. A scope with no centroids
+    (a text-only head) holds every text in scope.
     """
 
     centroids: np.ndarray
     threshold: float
 
     def similarity(self, embeddings: np.ndarray) -> np.ndarray:
-        return np.max(embeddings @ self.centroids.T, axis=1) if len(embeddings) else np.zeros(0)
+        if not len(embeddings) or not len(self.centroids):
+            return np.ones(len(embeddings))
+        return np.max(embeddings @ self.centroids.T, axis=1)
 
 
 @dataclass
