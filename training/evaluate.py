@@ -16,6 +16,7 @@ from models.metrics import expected_calibration_error
 from triage.domain.taxonomy import SEPARATOR, truncate_label
 from triage.engine.stages.base import predict_proba
 from triage.engine.stages.classify import CategoryClassifier
+from triage.engine.stages.zero_shot import ZeroShotClassifier
 from triage.kernel.errors import InvalidDataset
 from triage.kernel.language import detect_language
 
@@ -64,6 +65,16 @@ def predict_for_evaluation(
             confidences.extend(probabilities[np.arange(len(chunk)), best].tolist())
             abstained.extend([False] * len(chunk))
     return Predictions(labels, np.asarray(confidences, dtype=float), np.asarray(abstained, dtype=bool))
+
+
+def zero_shot_predictions(classifier: ZeroShotClassifier, texts: list[str], *, batch: int = 256) -> Predictions:
+    """Run the zero-shot stage over ``texts`` in batches, as evaluation predictions."""
+    results = [p for start in range(0, len(texts), batch) for p in classifier.batch(texts[start : start + batch])]
+    return Predictions(
+        labels=[p.label for p in results],
+        confidences=np.array([p.confidence for p in results], dtype=float),
+        abstained=np.array([p.abstained for p in results], dtype=bool),
+    )
 
 
 def _metrics(gold: np.ndarray, pred: Predictions, mask: np.ndarray, unknown_label: str | None) -> dict[str, object]:

@@ -157,7 +157,7 @@ def _champion_metrics(
         return None, None
     except ArtifactMismatch as exc:  # written by an older release: not comparable
         return None, str(exc)
-    if champion.card.encoder_id != encoder.id:
+    if not champion.card.text_only and champion.card.encoder_id != encoder.id:
         return None, f"champion {champion.card.version} uses encoder {champion.card.encoder_id}; not comparable"
     try:
         return _evaluate(task, champion, encoder, holdout), None

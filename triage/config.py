@@ -37,9 +37,20 @@ class Settings(BaseSettings):
         default=None, description="MLflow tracking + registry URI; default a SQLite store under `home`."
     )
     encoder: EncoderName = Field(default="minilm+use", description="Sentence encoder backend.")
-    category_model: str = "models:/triage-category@champion"
+    category_model: str = Field(
+        default="models:/triage-category@champion",
+        description="Registry URI or folder of the category head, or `zero-shot` to classify against the taxonomy "
+        "file with no trained model. The default URI falls back to zero-shot while no champion is registered.",
+    )
     urgency_model: str = "models:/triage-urgency@champion"
     sentiment_model: str = "models:/triage-sentiment@champion"
+    target_accuracy: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="Accepted accuracy the category abstain threshold aims for (the model's training target, 0.98 "
+        "by default); the threshold is recomputed from the model's out-of-fold predictions.",
+    )
     kb_dir: Path | None = Field(default=None, description="Knowledge-base index folder; default `home`/kb.")
     max_text_chars: int = Field(
         default=20_000, gt=0, description="Longest subject+body accepted; longer input is rejected (422)."
