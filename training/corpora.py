@@ -123,8 +123,6 @@ def it_service(data: Path) -> pd.DataFrame:
     return read_csv(data, "it_service_tickets/data.csv")[["text", "topic_group"]]
 
 
-
-
 def sample(frame: pd.DataFrame, n: int, *, by: str | None = None, seed: int = SEED) -> pd.DataFrame:
     """A seeded sample of ``n`` rows (``n`` per group of ``by``), fewer where there are fewer."""
     shuffled = frame.sample(frac=1.0, random_state=seed)

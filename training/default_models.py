@@ -163,9 +163,13 @@ def build_default(task: str, *, data: Path | None = None, out: Path | None = Non
         scope_threshold=0.0,
         data_fingerprint=f"{len(frame)} rows",
         n_train=len(frame),
-        params={**head.get_params(), "view_weights": head.view_weights_,
-                **({"label_order": ["P1", "P2", "P3", "P4"]} if task == "urgency" else {}),
-                "use": USE_NOTE, "rebuild": f"python -m training.default_models {task}"},  # fmt: skip
+        params={
+            **head.get_params(),
+            "view_weights": head.view_weights_,
+            **({"label_order": ["P1", "P2", "P3", "P4"]} if task == "urgency" else {}),
+            "use": USE_NOTE,
+            "rebuild": f"python -m training.default_models {task}",
+        },  # fmt: skip
         version=f"{REGISTERED_MODEL_NAMES[task]}/shipped-default",
         created_at=dt.datetime.now(dt.UTC).date().isoformat(),
         libraries=library_versions(),

@@ -52,9 +52,11 @@ class TrainingOutcome:
     train_seconds: float
     data_fingerprint: str
     notes: list[str] = field(default_factory=list)
+    #: The candidate's label for each held-out row, in order (benchmarks score subsets with it; not in to_dict).
+    holdout_predictions: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "holdout_predictions"}
 
 
 def load_training_config(task: str, path: Path | None = None) -> dict[str, Any]:
@@ -298,5 +300,5 @@ def train_task(
         task=task, model_name=name, run_id=run.info.run_id, version=version, promoted=promote,
         promotion_reason=reason, metrics=metrics, champion_metrics=champion_metrics, n_train=len(train),
         n_holdout=len(holdout), train_seconds=round(train_seconds, 2), data_fingerprint=train.fingerprint(),
-        notes=notes,
+        notes=notes, holdout_predictions=list(predicted),
     )  # fmt: skip
