@@ -20,7 +20,15 @@ import numpy as np
 from models.encoder import MemoizedEncoder, SentenceEncoder, block_widths, load_encoder
 from models.estimators import VIEWS, HybridTextClassifier, check_views
 from models.features import TextFeatures
-from models.loading import ModelArtifact, ModelCard, ScopeModel, library_versions, load_artifact, save_artifact
+from models.loading import (
+    TEXT_ONLY_ENCODER,
+    ModelArtifact,
+    ModelCard,
+    ScopeModel,
+    library_versions,
+    load_artifact,
+    save_artifact,
+)
 from training import tracking
 from training.data import LabelledTexts, check_trainable, load_labelled, rare_label_note, split_holdout
 from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
@@ -111,20 +119,32 @@ def fit_artifact(
     label_order: list[str] | None = None,
     progress: bool = True,
 ) -> ModelArtifact:
-    """Embed the training texts, fit the head and the scope model, and fill the card."""
+    """Embed the training texts, fit the head and the scope model, and fill the card.
+
+    A head of text views alone (no ``embedding`` in its views) is fitted without encoding anything; it records
+    :data:`TEXT_ONLY_ENCODER`, serves beside any encoder, and has no out-of-scope model.
+    """
     check_trainable(train)
-    embeddings = encoder.encode(train.texts, show_progress=progress)
     estimator = HybridTextClassifier(**{"embedding_blocks": block_widths(encoder), **params})
+    text_only = not estimator.uses_embeddings
+    if text_only:
+        embeddings = np.zeros((len(train), 0), dtype=np.float32)
+    else:
+        embeddings = encoder.encode(train.texts, show_progress=progress)
     estimator.fit(
         TextFeatures(texts=train.texts, embeddings=embeddings), train.labels, progress=_say if progress else None
     )
-    scope = fit_scope(embeddings, train.labels, quantile=scope_quantile)
+    scope = (
+        ScopeModel(centroids=np.zeros((0, 0), dtype=np.float32), threshold=0.0)
+        if text_only
+        else fit_scope(embeddings, train.labels, quantile=scope_quantile)
+    )
     card = ModelCard(
         name=REGISTERED_MODEL_NAMES[task],
         task=task,
         labels=[str(c) for c in estimator.classes_],
-        encoder_id=encoder.id,
-        encoder_dim=encoder.dim,
+        encoder_id=TEXT_ONLY_ENCODER if text_only else encoder.id,
+        encoder_dim=0 if text_only else encoder.dim,
         abstain_threshold=float(getattr(estimator, "abstain_threshold_", 0.0)),
         scope_threshold=scope.threshold,
         text_column=",".join(train.text_columns),
