@@ -90,7 +90,8 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         target_accuracy: Accepted accuracy the abstain threshold aims for (the documented knob, default 0.98).
         threshold_z: Confidence of that aim: the abstain threshold is the lowest confidence whose out-of-fold
             accepted accuracy has a one-sided Wilson lower bound at this normal quantile ``>= target_accuracy``
-            (1.645: 95%); 0 aims at the observed out-of-fold rate, which lands either side of the target.
+            (1.645: 95%); 0 aims at the observed out-of-fold rate, which lands either side of the target. Data
+            too small or noisy for the bound falls back to the observed rate (see :meth:`threshold_basis`).
         max_iter: Iteration cap of each logistic regression.
         n_jobs: Parallel fits (joblib); ``-1`` uses every core.
         random_state: Seed of the fold split.
@@ -279,12 +280,25 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
     def abstain_threshold_for(self, target_accuracy: float) -> float:
         """The abstain threshold for another target accepted accuracy, from the stored out-of-fold predictions.
 
-        Lets a deployment pick its operating point (e.g. 0.95 for more coverage) without retraining.
+        Lets a deployment pick its operating point (e.g. 0.95 for more coverage) without retraining. When no
+        cut-off reaches the target with confidence (small or noisy data), the cut-off at the observed
+        out-of-fold rate is used instead (:meth:`threshold_basis` says which); when none reaches it at all, 1.0.
         """
+        return self._threshold(target_accuracy)[0]
+
+    def threshold_basis(self, target_accuracy: float) -> str:
+        """How the threshold for ``target_accuracy`` was set: ``"bound"`` (with confidence), ``"observed"``
+        (at the observed out-of-fold rate: too few or too noisy rows for the bound) or ``"unreachable"``."""
+        return self._threshold(target_accuracy)[1]
+
+    def _threshold(self, target_accuracy: float) -> tuple[float, str]:
         check_is_fitted(self, "oof_confidence_")
-        return lowest_threshold_for_accuracy(
-            self.oof_confidence_, self.oof_correct_, target=target_accuracy, z=self.threshold_z
-        )
+        confidence, correct = self.oof_confidence_, self.oof_correct_
+        bounded = lowest_threshold_for_accuracy(confidence, correct, target=target_accuracy, z=self.threshold_z)
+        if bounded < 1.0 or self.threshold_z <= 0:
+            return bounded, "bound" if bounded < 1.0 else "unreachable"
+        observed = lowest_threshold_for_accuracy(confidence, correct, target=target_accuracy)
+        return observed, "observed" if observed < 1.0 else "unreachable"
 
     # ------------------------------------------------------------------ prediction
     def decision_logits(self, X: TextFeatures) -> np.ndarray:

@@ -120,13 +120,20 @@ def cue_features(texts: list[str] | np.ndarray) -> np.ndarray:
         cjk = len(_CJK.findall(text))
         rows.append(
             (
-                vader["neg"], vader["pos"], vader["compound"],
-                math.log1p(zh_neg + zh_pos_negated), math.log1p(zh_pos + zh_neg_negated),
+                vader["neg"],
+                vader["pos"],
+                vader["compound"],
+                math.log1p(zh_neg + zh_pos_negated),
+                math.log1p(zh_pos + zh_neg_negated),
                 math.log1p(_count(lowered, EN_ANGER) + _count(text, ZH_ANGER)),
                 math.log1p(_count(lowered, SARCASM)),
-                math.log1p(_count(text, NEGATIVE_EMOJI)), math.log1p(_count(text, POSITIVE_EMOJI)),
-                math.log1p(len(_EXCLAMATION_RUN.findall(text))), math.log1p(len(_QUESTION_RUN.findall(text))),
-                shouting(text), cjk / max(len(text), 1), math.log1p(len(text)),
+                math.log1p(_count(text, NEGATIVE_EMOJI)),
+                math.log1p(_count(text, POSITIVE_EMOJI)),
+                math.log1p(len(_EXCLAMATION_RUN.findall(text))),
+                math.log1p(len(_QUESTION_RUN.findall(text))),
+                shouting(text),
+                cjk / max(len(text), 1),
+                math.log1p(len(text)),
             )  # fmt: skip
         )
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(FEATURE_NAMES))

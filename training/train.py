@@ -154,6 +154,7 @@ def fit_artifact(
         params={
             **estimator.get_params(),
             "view_weights": estimator.view_weights_,
+            "threshold_basis": estimator.threshold_basis(estimator.target_accuracy),
             **({"label_order": label_order} if label_order else {}),
         },  # fmt: skip
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -259,9 +260,18 @@ def train_task(
         label_order=label_order, progress=progress,
     )  # fmt: skip
     train_seconds = time.perf_counter() - started
+    basis = artifact.estimator.threshold_basis(artifact.estimator.target_accuracy)
+    threshold_note = {
+        "observed": f"the abstain threshold reaches {artifact.estimator.target_accuracy:g} accepted accuracy only at "
+        "the observed out-of-fold rate, not with 95% confidence (too few or too noisy rows): expect accepted "
+        "accuracy near, not above, the target",
+        "unreachable": f"no confidence reaches {artifact.estimator.target_accuracy:g} accepted accuracy out of fold; "
+        "the model abstains on almost every ticket (lower target_accuracy or add data)",
+    }.get(basis)
     notes = (
         data.notes
         + ([rare_note] if rare_note else [])
+        + ([threshold_note] if threshold_note else [])
         + check_evaluable(holdout.labels, artifact.card.labels, unknown_label=None, source=holdout.source)
     )
     metrics = _evaluate(task, artifact, shared, holdout)

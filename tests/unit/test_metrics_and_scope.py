@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models.estimators import HybridTextClassifier
 from models.metrics import expected_calibration_error, lowest_threshold_for_accuracy, wilson_lower_bound
 from training.train import fit_scope
 
@@ -77,3 +78,13 @@ def test_scope_flags_a_text_unlike_every_label_and_keeps_one_like_a_label() -> N
     scope = fit_scope(embeddings, ["a"] * 20 + ["b"] * 20, quantile=0.01)
     similar, unlike = scope.similarity(np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32))
     assert similar >= scope.threshold > unlike
+
+
+def test_data_too_noisy_for_the_bound_falls_back_to_the_observed_rate_and_says_so() -> None:
+    head = HybridTextClassifier(target_accuracy=0.98)
+    head.oof_confidence_ = np.linspace(1.0, 0.3, 1000)
+    head.oof_correct_ = np.r_[np.arange(900) % 50 != 0, np.zeros(100, dtype=bool)]  # 98% right up to row 900
+    assert head.threshold_basis(0.98) == "observed"
+    assert head.abstain_threshold_for(0.98) == pytest.approx(head.oof_confidence_[899])
+    assert head.threshold_basis(0.90) == "bound" and head.abstain_threshold_for(0.90) < head.abstain_threshold_for(0.98)
+    assert head.threshold_basis(0.999) == "unreachable" and head.abstain_threshold_for(0.999) == 1.0
