@@ -3,16 +3,21 @@
 :class:`HybridTextClassifier` reads a ticket through several views, one logistic regression each:
 
 * one per encoder in the shared embedding (MiniLM and USE are separate views when both are used);
-* character 1-4-gram TF-IDF of the raw text (reads Chinese without word segmentation, catches error
-  codes);
-* word 1-2-gram TF-IDF (exact product names and phrases).
+* ``char``: character 1-4-gram TF-IDF of the raw text (reads Chinese without word segmentation, catches
+  error codes);
+* ``word``: word 1-2-gram TF-IDF (exact product names and phrases);
+* ``jieba``: jieba-segmented word 1-2-grams (Chinese words; English splits on spaces);
+* ``lexicon``: dense sentiment and anger cues (:mod:`models.sentiment_cues`: VADER, a Chinese polarity
+  lexicon, anger words, sarcasm, shouting, punctuation runs, emoji).
+
+A head without the embedding view reads text alone and needs no encoder.
 
 The views' log-probabilities are pooled with non-negative weights fitted on **out-of-fold**
 predictions by minimising the negative log-likelihood. That one fit both chooses how much each
-view counts (a view that does not help gets weight ~0) and calibrates the confidences (the weights'
-overall scale is the temperature). The **abstain threshold** is the lowest out-of-fold confidence
-whose accepted accuracy reaches a target. Nothing depends on the batch: a text gets the same
-probabilities alone or in any batch.
+view counts (a view that does not help gets weight ~0 and is not refitted) and calibrates the confidences
+(the weights' overall scale is the temperature). The **abstain threshold** is the lowest out-of-fold
+confidence whose accepted accuracy reaches a target with confidence (a Wilson lower bound). Nothing
+depends on the batch: a text gets the same probabilities alone or in any batch.
 """
 
 from __future__ import annotations

@@ -1,8 +1,16 @@
-"""The accuracy benchmarks on ../shared/data: dataset splits and one function per table row.
+"""The accuracy benchmarks on ../shared/data: one row per figure of the README's tables, and the bars they meet.
 
-Each benchmark writes plain ``text,label`` CSV files (train and test) into a scratch folder and runs
-the product's own ``train_task`` on them, so the figures are what ``triage train``/``triage evaluate``
-would report. Used by ``notebooks/evaluation.ipynb`` and the slow tests; rows never leave the scratch folder.
+Three kinds of rows:
+
+* trained rows (:data:`BENCHMARKS`): plain ``text,label`` CSV files written into a scratch folder and trained with
+  the product's own ``train_task``, so the figures are what ``triage train --test`` would report;
+* shipped-default rows (:data:`DEFAULT_ROWS`): the defaults as served, on text they were not trained on
+  (``training/default_evaluation.py``), and zero-shot categories;
+* out-of-scope rows (:data:`OUT_OF_SCOPE_ROWS`): in-scope training, full test file, two operating points.
+
+``python -m training.benchmarks ci --out results.json --tables`` runs every CI row, writes the results and the
+bar checks, and prints the README tables; ``notebooks/evaluation.ipynb`` runs the same and CI compares it with the
+README (``tests/integration/test_notebook.py``). Rows never leave the scratch folder.
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ def test_a_measured_row_missing_from_the_readme_and_an_unmeasured_readme_row_are
     readme = _readme(render_tables(RESULTS))
     assert any("was not measured" in p for p in compare_readme(readme, {}))
     without_rows = _readme("", empty=("trained", "defaults", "anger", "urgency", "out_of_scope"))
-    assert compare_readme(without_rows, RESULTS) == ["measured row 'default_anger' is missing from README table 'anger'"]
+    assert compare_readme(without_rows, RESULTS) == [
+        "measured row 'default_anger' is missing from README table 'anger'"
+    ]
     assert "README has no table 'anger'" in compare_readme(_readme(""), RESULTS)[0]
 
 
