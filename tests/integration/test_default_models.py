@@ -18,12 +18,14 @@ ANGRY = [
     "你们这是什么破服务！！！等了一个星期还没人处理，我要投诉！",
     "第三次联系你们了，问题还是没解决，太过分了，再不处理我就去12315投诉",
     "垃圾系统，天天崩溃，钱扣了订单却没了，退钱！",
+    "VPN又断了！！！第三次了，this is ridiculous, 到底什么时候修好？😡",
     "Still not fixed!!! I have lost a whole day of work because of your outage.\n\nRegards,\nMark\n"
     "On Tue, Support wrote:\n> We are looking into it.",
 ]
 CALM = [
     "Hi, could you send me the invoice for March? Thanks, Anna",
     "How do I add a second user to our account?",
+    "请帮忙 reset 一下我的 VPN password，谢谢 🙏",
     "请问发票怎么开？谢谢",
     "你好，我想修改一下收货地址，麻烦帮忙处理，谢谢。",
     "The VPN asks for a new certificate after the update; where do I download it?",
