@@ -66,9 +66,7 @@ def _rows() -> list[dict[str, str]]:
 
 def _taxonomy(folder: Path, *, with_facilities: bool, unmapped: str = "error") -> Path:
     text = f'unmapped = "{unmapped}"\ntriage_queue = "triage"\n\n[categories.hr]\nteam = "care"\nskill = "general"\n'
-    text += 'name = {{ en = "People", zh = "人事" }}\n\n[categories."hr/payroll"]\n[categories."hr/leave"]\n'.replace(
-        "{{", "{"
-    ).replace("}}", "}")
+    text += 'name = {{ en = "People", zh = "人事" }}\n\n[categories."hr/payroll"]\n[categories."hr/leave"]\n'.replace("{{", "{").replace("}}", "}")
     if with_facilities:
         text += '\n[categories.facilities]\nteam = "tech"\nskill = "hardware"\n'
     path = folder / f"taxonomy-{with_facilities}-{unmapped}.toml"
@@ -134,9 +132,7 @@ def test_a_label_without_a_route_stops_start_up_with_its_name(custom_models, tmp
         _route(settings, _taxonomy(tmp_path, with_facilities=False), _tickets())
 
 
-def test_with_the_queue_policy_an_unrouted_label_reaches_the_triage_queue_with_the_reason(
-    custom_models, tmp_path
-) -> None:
+def test_with_the_queue_policy_an_unrouted_label_reaches_the_triage_queue_with_the_reason(custom_models, tmp_path) -> None:
     settings, _ = custom_models
     warnings, routed = _route(settings, _taxonomy(tmp_path, with_facilities=False, unmapped="queue"), _tickets())
     assert warnings == ["label 'facilities/desk/chair' has no route in the taxonomy; its tickets go to 'triage'"]

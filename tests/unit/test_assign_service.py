@@ -20,9 +20,7 @@ AGENT = Agent(id="ana", name="Ana", team="people", skills={"hr": 3}, languages=f
 def _result(label: str, *, abstained: bool = False, reason: str | None = None) -> TriageResult:
     return TriageResult(
         language=LanguagePrediction("en", 1.0),
-        category=CategoryPrediction(
-            label, 0.4 if abstained else 0.95, (LabelScore(label, 0.95),), abstained, reason, "c/1"
-        ),
+        category=CategoryPrediction(label, 0.4 if abstained else 0.95, (LabelScore(label, 0.95),), abstained, reason, "c/1"),
         urgency=UrgencyScore(level=Priority.P3, score=0.3, signals=(), model_version="u/1"),
         sentiment=SentimentScore(label="neutral", confidence=0.8, probabilities=(), anger=0.2, model_version="s/1"),
     )
@@ -41,9 +39,7 @@ def test_a_triaged_ticket_takes_the_triage_fields_and_goes_to_the_agent_with_the
 
 def test_an_abstained_category_goes_to_the_triage_queue_with_the_reason() -> None:
     ticket = Ticket("T2")
-    assignment = route_triaged(
-        ticket, _result("hr/payroll", abstained=True, reason="low_confidence"), board=_board(), now=NOW
-    )
+    assignment = route_triaged(ticket, _result("hr/payroll", abstained=True, reason="low_confidence"), board=_board(), now=NOW)
     assert assignment.queued and assignment.team == "triage"
     assert "category abstained (low_confidence)" in assignment.reasons[0]
     assert ticket.category is None

@@ -46,11 +46,7 @@ def test_the_text_joins_subject_and_body_and_skips_empty_parts() -> None:
 
 
 def test_priorities_sort_most_urgent_first() -> None:
-    assert sorted([Priority.P3, Priority.P1, Priority.P4], key=lambda p: p.rank) == [
-        Priority.P1,
-        Priority.P3,
-        Priority.P4,
-    ]
+    assert sorted([Priority.P3, Priority.P1, Priority.P4], key=lambda p: p.rank) == [Priority.P1, Priority.P3, Priority.P4]
     assert Priority.ordered()[0] is Priority.P1 and Priority.P1 == "P1"
 
 
