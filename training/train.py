@@ -260,7 +260,8 @@ def train_task(
         label_order=label_order, progress=progress,
     )  # fmt: skip
     train_seconds = time.perf_counter() - started
-    basis = artifact.estimator.threshold_basis(artifact.estimator.target_accuracy)
+    # Only the category stage abstains, so only its threshold needs a word.
+    basis = artifact.estimator.threshold_basis(artifact.estimator.target_accuracy) if task == "category" else "bound"
     threshold_note = {
         "observed": f"the abstain threshold reaches {artifact.estimator.target_accuracy:g} accepted accuracy only at "
         "the observed out-of-fold rate, not with 95% confidence (too few or too noisy rows): expect accepted "
