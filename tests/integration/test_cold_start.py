@@ -90,3 +90,21 @@ def test_evaluate_zero_shot_prints_the_same_json_as_a_trained_model(settings, mo
     assert {"n", "accuracy", "macro_f1", "ece", "coverage", "accepted_accuracy", "per_language", "per_label",
             "per_level"} <= set(result)  # fmt: skip
     assert result["model"].startswith("zero-shot:") and result["n"] == 1408
+
+
+def test_evaluate_scores_the_shipped_sentiment_default_on_a_binary_coded_file(settings, monkeypatch, capsys,
+                                                                                tmp_path: Path) -> None:  # fmt: skip
+    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    monkeypatch.setattr("triage.cli.evaluate.get_settings", lambda: settings)
+    reviews = pd.DataFrame({
+        "text": ["质量太差了，用了两天就坏了，退货！", "非常满意，物流很快，推荐购买", "Worst support ever, still no refund!!",
+                 "Great service, thank you so much"],
+        "label": ["0", "1", "0", "1"],
+    })  # fmt: skip
+    data = tmp_path / "reviews.csv"
+    reviews.to_csv(data, index=False)
+    code = cli(["evaluate", "--task", "sentiment", "--model", str(PRETRAINED_DIR / "sentiment"), "--data", str(data),
+                "--quiet"])  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["n"] == 4 and result["accuracy"] == 1.0
+    assert any("'0' -> 'negative'" in warning for warning in result["warnings"])

@@ -10,7 +10,13 @@ from pathlib import Path
 from models.encoder import load_encoder
 from models.loading import load_artifact
 from training.data import load_labelled
-from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions, zero_shot_predictions
+from training.evaluate import (
+    align_sentiment_labels,
+    check_evaluable,
+    predict_for_evaluation,
+    score_predictions,
+    zero_shot_predictions,
+)
 from training.train import TASKS
 from triage.adapters.taxonomy_file import load_taxonomy
 from triage.config import get_settings
@@ -52,17 +58,30 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     artifact = load_artifact(args.model, tracking_uri=settings.resolved_mlflow_uri)
     data = load_labelled(args.data, text_col=args.text_col, label_col=args.label_col or artifact.card.label_column)
-    warnings = check_evaluable(data.labels, artifact.card.labels, unknown_label=args.unknown_label, source=data.source)
+    gold, mapped = (
+        align_sentiment_labels(data.labels, artifact.card.labels) if args.task == "sentiment" else (data.labels, [])
+    )
+    warnings = mapped + check_evaluable(
+        gold, artifact.card.labels, unknown_label=args.unknown_label, source=data.source
+    )
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    encoder = load_encoder(_encoder_name(artifact.card.encoder_id))
+    # A text-only head (the shipped defaults) reads no embedding: no encoder is loaded for it.
+    encoder = None if artifact.card.text_only else load_encoder(_encoder_name(artifact.card.encoder_id))
     threshold = args.abstain_threshold
     if threshold is None and args.target_accuracy is not None and args.task == "category":
+        if not 0 < args.target_accuracy < 1:
+            raise InvalidDataset(f"--target-accuracy must be between 0 and 1, got {args.target_accuracy}")
         threshold = float(artifact.estimator.abstain_threshold_for(args.target_accuracy))
     predictions = predict_for_evaluation(
-        args.task, artifact, encoder, data.texts, abstain_threshold=threshold, progress=not args.quiet
+        args.task,
+        artifact,
+        encoder,
+        data.texts,
+        abstain_threshold=threshold,
+        progress=not args.quiet,  # type: ignore[arg-type]
     )
-    result = score_predictions(data.labels, predictions, data.texts, unknown_label=args.unknown_label)
+    result = score_predictions(gold, predictions, data.texts, unknown_label=args.unknown_label)
     result = {
         **result,
         "task": args.task,
