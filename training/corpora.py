@@ -108,11 +108,6 @@ def smp2017(data: Path, split: str) -> pd.DataFrame:
     return read_csv(data, f"smp2017_ecdt_intent/{split}.csv")[["text", "label"]]
 
 
-#: The Endava subset is the head of the Endava export, and it_service_tickets keeps that export's order, so rows
-#: past this index are disjoint from the subset (checked by :func:`it_service_routine`'s caller tests).
-IT_SERVICE_DISJOINT_FROM = 10_000
-
-
 def endava(data: Path) -> pd.DataFrame:
     """Endava tickets: ``text`` (title + body), ``urgency`` (0 most urgent .. 3), ``ticket_type``."""
     frame = read_csv(data, "endava_tickets_subset/data.csv")
@@ -121,6 +116,14 @@ def endava(data: Path) -> pd.DataFrame:
 
 def it_service(data: Path) -> pd.DataFrame:
     return read_csv(data, "it_service_tickets/data.csv")[["text", "topic_group"]]
+
+
+def it_service_without_endava(data: Path) -> pd.DataFrame:
+    """IT help-desk tickets whose text is not an Endava-subset ticket (the two share 5,324 texts, as title + body)."""
+    frame = read_csv(data, "endava_tickets_subset/data.csv")
+    endava_texts = set((frame["title"] + " " + frame["body"]).str.strip())
+    tickets = it_service(data)
+    return tickets[~tickets["text"].str.strip().isin(endava_texts)]
 
 
 def sample(frame: pd.DataFrame, n: int, *, by: str | None = None, seed: int = SEED) -> pd.DataFrame:

@@ -124,7 +124,7 @@ def default_urgency(data: Path, encoder: SentenceEncoder | None = None) -> dict[
     predicted = levels(test["text"].tolist())
     gold = test["label"].map(ENDAVA_URGENCY).to_numpy(dtype=object)
     labels = sorted(ENDAVA_URGENCY.values())
-    it = corpora.sample(corpora.it_service(data).iloc[corpora.IT_SERVICE_DISJOINT_FROM :], IT_SAMPLE)
+    it = corpora.sample(corpora.it_service_without_endava(data), IT_SAMPLE)
     it_levels = levels(it["text"].tolist())
     majority = np.full(len(gold), pd.Series(gold).mode()[0], dtype=object)
     recall = precision_recall_fscore_support(gold, predicted, labels=labels, zero_division=0)[1]

@@ -80,7 +80,7 @@ def sentiment_training_set(data: Path) -> tuple[pd.DataFrame, list[dict[str, Any
     shopping_train, _ = corpora.online_shopping_sentiment(data)
     atec, _ = corpora.afqmc_questions(data)
     smp = corpora.smp2017(data, "train")
-    it = corpora.it_service(data).iloc[corpora.IT_SERVICE_DISJOINT_FROM :]
+    it = corpora.it_service_without_endava(data)
     parts = {
         "airline_tweets_sentiment": airline_train,
         "chnsenticorp": corpora.chnsenticorp(data, "train"),
@@ -101,8 +101,7 @@ def sentiment_training_set(data: Path) -> tuple[pd.DataFrame, list[dict[str, Any
         "banking77": "seeded sample of train queries, labelled neutral (calm customer requests)",
         "atec_afqmc": "seeded sample of ATEC questions (AFQMC dev questions removed), labelled neutral",
         "smp2017_ecdt_intent": "seeded sample of train requests (no `chat` rows), labelled neutral",
-        "it_service_tickets": f"seeded sample of rows from {corpora.IT_SERVICE_DISJOINT_FROM} on (disjoint from the "
-        "Endava subset), labelled neutral",
+        "it_service_tickets": "seeded sample of tickets whose text is not an Endava-subset ticket, labelled neutral",
     }
     frame = pd.concat([part.assign(corpus=name) for name, part in parts.items()], ignore_index=True)
     return frame, _provenance(frame, roles)
