@@ -50,6 +50,8 @@ class Bar:
     op: str
     value: float
     known_miss: str | None = None
+    #: A wall-time bar: reported with the machine's load, never a CI failure (CI machines differ in load).
+    timed: bool = False
 
     def met(self, row: dict[str, Any]) -> bool:
         figure = row.get(self.metric)
@@ -119,11 +121,11 @@ BENCHMARKS = (
     Benchmark("banking77", "category", "banking77", "train → test",
               "accuracy ≥ 0.945, ECE ≤ 0.03, accepted ≥ 0.98 with margin, ≤ 600 s", "BERT fine-tuned 0.9366",
               _banking77, (Bar("accuracy", ">=", 0.945), Bar("ece", "<=", 0.03), Bar("accepted_accuracy", ">=", 0.98),
-                           Bar("train_s", "<=", 600))),
+                           Bar("train_s", "<=", 600, timed=True))),
     Benchmark("chnsenticorp", "sentiment", "chnsenticorp", "train → test", "accuracy ≥ 0.943, ≤ 600 s",
               "BERT 0.950, RoBERTa-wwm-ext-large 0.958", _chnsenticorp,
               (Bar("accuracy", ">=", 0.943, known_miss="no Chinese pretrained transformer may ship (Known limits)"),
-               Bar("train_s", "<=", 600))),
+               Bar("train_s", "<=", 600, timed=True))),
     Benchmark("airline", "sentiment", "airline_tweets_sentiment", "seeded 80/20", "negative recall ≥ 0.90",
               "-", _airline, (Bar("negative_recall", ">=", 0.90),)),
     Benchmark("online_shopping", "category", "online_shopping_10_cats", "≤1,000 per category, seeded 80/20", "report",
@@ -276,7 +278,14 @@ def bars_of(key: str) -> tuple[Bar, ...]:
 def check_bars(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Every bar of every row in ``results``: its figure, whether it is met, and a known miss's reason."""
     return [
-        {"row": key, "bar": str(bar), "figure": row.get(bar.metric), "met": bar.met(row), "known_miss": bar.known_miss}
+        {
+            "row": key,
+            "bar": str(bar),
+            "figure": row.get(bar.metric),
+            "met": bar.met(row),
+            "known_miss": bar.known_miss,
+            "timed": bar.timed,
+        }
         for key, row in results.items()
         for bar in bars_of(key)
     ]
@@ -477,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"datasets not found at {shared_data_dir()}; set TRIAGE_SHARED_DATA")
     keys = [k for key in args.keys for k in (CI_KEYS if key == "ci" else [key])]
     summary = run_all(keys, out=args.out)
-    missed = [b for b in summary["bars"] if not b["met"] and not b["known_miss"]]
+    missed = [b for b in summary["bars"] if not b["met"] and not b["known_miss"] and not b["timed"]]
     if args.tables:
         print(render_tables(summary["results"]))
     for bar in summary["bars"]:

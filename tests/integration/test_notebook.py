@@ -36,11 +36,11 @@ def test_the_notebook_measures_every_ci_row(summary: dict) -> None:
 @pytest.mark.slow
 @pytest.mark.data
 def test_every_bar_is_met_and_every_known_miss_is_still_a_miss(summary: dict) -> None:
-    missed = [f"{b['row']}: {b['bar']} (figure {b['figure']})" for b in summary["bars"] if not b["met"]]
-    unexpected = [m for m, b in zip(missed, [b for b in summary["bars"] if not b["met"]], strict=True)
-                  if not b["known_miss"]]  # fmt: skip
+    accuracy_bars = [b for b in summary["bars"] if not b["timed"]]  # wall time depends on the machine: reported only
+    unexpected = [f"{b['row']}: {b['bar']} (figure {b['figure']})" for b in accuracy_bars
+                  if not b["met"] and not b["known_miss"]]  # fmt: skip
     assert not unexpected, f"bars missed: {unexpected}"
-    now_met = [f"{b['row']}: {b['bar']}" for b in summary["bars"] if b["met"] and b["known_miss"]]
+    now_met = [f"{b['row']}: {b['bar']}" for b in accuracy_bars if b["met"] and b["known_miss"]]
     assert not now_met, f"known misses are now met; update the README verdict and drop known_miss: {now_met}"
 
 
