@@ -272,7 +272,8 @@ def run_default(row: DefaultRow, encoder: SentenceEncoder | None, *, data: Path 
 
 
 def bars_of(key: str) -> tuple[Bar, ...]:
-    return BY_KEY[key].bars if key in BY_KEY else DEFAULT_BY_KEY[key].bars
+    row = BY_KEY.get(key) or DEFAULT_BY_KEY.get(key)
+    return row.bars if row is not None else ()
 
 
 def check_bars(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

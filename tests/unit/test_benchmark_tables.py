@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training.benchmarks import Bar, compare_readme, render_tables
+from training.benchmarks import CI_KEYS, Bar, check_bars, compare_readme, render_tables
 
 RESULTS = {
     "default_anger": {"anger_precision": 0.94, "anger_recall": 0.85, "en_recall": 0.86, "zh_recall": 0.83,
@@ -38,3 +38,9 @@ def test_a_measured_row_missing_from_the_readme_and_an_unmeasured_readme_row_are
 def test_bars_compare_in_both_directions_and_a_missing_figure_is_a_miss() -> None:
     assert Bar("accuracy", ">=", 0.9).met({"accuracy": 0.9}) and not Bar("accuracy", ">=", 0.9).met({})
     assert Bar("ece", "<=", 0.03).met({"ece": 0.01}) and not Bar("ece", "<=", 0.03).met({"ece": 0.05})
+
+
+def test_every_ci_row_has_known_bars_and_rows_without_bars_check_nothing() -> None:
+    checks = check_bars({key: {} for key in CI_KEYS})
+    assert {c["row"] for c in checks} <= set(CI_KEYS) and not any(c["met"] for c in checks)
+    assert check_bars({"smp2017_oos": {"in_scope_accuracy": 1.0}}) == []
