@@ -337,6 +337,11 @@ def _nlu(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 #: The operating points reported: the default target accepted accuracy and one that answers more.
 OPERATING_POINTS = (0.98, 0.90)
+def operating_point(target: float) -> str:
+    """Results key of an operating point: ``at_98`` for 0.98 (no dot, so figure paths stay dotted)."""
+    return f"at_{round(target * 100)}"
+
+
 OUT_OF_SCOPE_ROWS = (
     OutOfScopeRow("smp2017_oos", "smp2017_ecdt_intent", "chat", _smp2017),
     OutOfScopeRow("nlu_oos", "nlu_eval_corpora", "None", _nlu),
@@ -365,7 +370,7 @@ def run_out_of_scope(row: OutOfScopeRow, scratch: Path, settings: Settings, *, e
         predictions = predict_for_evaluation("category", artifact, encoder, test["text"].tolist(),
                                              abstain_threshold=threshold)  # fmt: skip
         m = score_predictions(test["label"].tolist(), predictions, test["text"].tolist(), unknown_label=row.unknown)
-        result[f"target_{target:g}"] = {
+        result[operating_point(target)] = {
             "threshold": threshold, "in_scope_accuracy": m["in_scope_accuracy"], "oos_recall": m["oos_recall"],
             "coverage": m["coverage"], "accepted_accuracy": m["accepted_accuracy"], "ece": m["ece"],
         }  # fmt: skip
@@ -405,7 +410,7 @@ TABLES: dict[str, tuple[list[str], dict[str, str]]] = {
     ),
     "out_of_scope": (
         [row.key for row in OUT_OF_SCOPE_ROWS],
-        {f"{name} @{target:g}": f"target_{target:g}.{metric}" for target in OPERATING_POINTS
+        {f"{name} @{target:g}": f"{operating_point(target)}.{metric}" for target in OPERATING_POINTS
          for name, metric in (("in-scope acc.", "in_scope_accuracy"), ("OOS recall", "oos_recall"),
                               ("coverage", "coverage"), ("accepted acc.", "accepted_accuracy"))},
     ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training.benchmarks import CI_KEYS, Bar, check_bars, compare_readme, render_tables
+from training.benchmarks import CI_KEYS, Bar, check_bars, compare_readme, operating_point, render_tables
 
 RESULTS = {
     "default_anger": {"anger_precision": 0.94, "anger_recall": 0.85, "en_recall": 0.86, "zh_recall": 0.83,
@@ -44,3 +44,11 @@ def test_every_ci_row_has_known_bars_and_rows_without_bars_check_nothing() -> No
     checks = check_bars({key: {} for key in CI_KEYS})
     assert {c["row"] for c in checks} <= set(CI_KEYS) and not any(c["met"] for c in checks)
     assert check_bars({"smp2017_oos": {"in_scope_accuracy": 1.0}}) == []
+
+
+def test_operating_point_figures_render_and_compare() -> None:
+    results = {"smp2017_oos": {operating_point(t): {"in_scope_accuracy": 0.8, "oos_recall": 0.9, "coverage": 0.7,
+                                                    "accepted_accuracy": 0.99} for t in (0.98, 0.9)}}  # fmt: skip
+    tables = render_tables(results)
+    assert "| `smp2017_oos` | 0.8000 | 0.9000 | 0.7000 | 0.9900 | 0.8000 |" in tables
+    assert compare_readme(_readme(tables, empty=("trained", "defaults", "anger", "urgency")), results) == []
