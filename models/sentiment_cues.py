@@ -65,7 +65,13 @@ POSITIVE_EMOJI = ("😀", "😃", "😄", "😊", "🙂", "😍", "👍", "🙏"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _EXCLAMATION_RUN = re.compile(r"[!！]{2,}")
 _QUESTION_RUN = re.compile(r"[?？]{2,}|[?？][!！]|[!！][?？]")
-_SHOUTED_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_SHOUTED_WORD = re.compile(r"\b[A-Z]{4,}\b")
+#: Capitalised words that are names, not shouting.
+ACRONYMS = frozenset({
+    "HTTP", "HTTPS", "HTML", "JSON", "WIFI", "VPN", "SSO", "API", "CSV", "PDF", "SMS", "URL", "DNS", "LDAP", "SAML",
+    "IMAP", "SMTP", "USB", "HDMI", "RAM", "SSD", "UEFI", "BIOS", "ASAP", "FYI", "GDPR", "IBAN", "SWIFT", "VISA",
+    "NULL", "TODO", "UTC", "GMT", "CEST",
+})  # fmt: skip
 _LATIN_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 
 #: Names of the columns :func:`cue_features` returns, in order.
@@ -142,16 +148,17 @@ def cue_features(texts: list[str] | np.ndarray) -> np.ndarray:
 def anger_intensity(text: str) -> float:
     """How heated a text reads, in [0, 1], whatever its topic.
 
-    Anger words and sarcasm count most; shouting, punctuation runs, angry emoji and a strongly negative VADER
-    compound add to them. Plain negativity ("the printer is broken") scores 0.
+    Anger words and sarcasm count most; shouting (not acronyms such as VPN), punctuation runs, angry emoji and a
+    very negative VADER compound add to them. Plain negativity ("the printer is broken") scores 0.
     """
     lowered = text.lower()
     words = _count(lowered, EN_ANGER) + _count(text, ZH_ANGER)
     score = 0.3 * min(words, 3)
     score += 0.25 * min(_count(lowered, SARCASM), 1)
     score += 0.2 * min(len(_EXCLAMATION_RUN.findall(text)) + len(_QUESTION_RUN.findall(text)), 2)
-    score += 0.3 * (shouting(text) >= 0.3) + 0.15 * bool(_SHOUTED_WORD.search(text))
+    shouted = {word for word in _SHOUTED_WORD.findall(text) if word not in ACRONYMS}
+    score += 0.3 * (shouting(text) >= 0.3) + 0.15 * bool(shouted)
     score += 0.2 * min(_count(text, NEGATIVE_EMOJI), 2)
-    if _LATIN_WORD.search(text) and _vader().polarity_scores(text)["compound"] <= -0.6:
-        score += 0.2
+    if _LATIN_WORD.search(text) and _vader().polarity_scores(text)["compound"] <= -0.8:
+        score += 0.15
     return min(score, 1.0)

@@ -25,7 +25,7 @@ from models.encoder import SentenceEncoder
 from models.loading import load_artifact
 from models.metrics import expected_calibration_error
 from training import corpora
-from training.default_models import ENDAVA_URGENCY, PRETRAINED_DIR
+from training.default_models import DEMO_TICKETS, ENDAVA_URGENCY, PRETRAINED_DIR
 from training.evaluate import zero_shot_predictions
 from triage.domain.taxonomy import Category, Taxonomy
 from triage.engine.stages.sentiment import SentimentScorer
@@ -100,6 +100,13 @@ def default_anger(data: Path, encoder: SentenceEncoder | None = None) -> dict[st
         flagged.append(alert)
         angry.append(np.full(len(alert), is_angry))
     alert, truth = np.concatenate(flagged), np.concatenate(angry)
+    # Reported beside the real sets, not pooled with them: our templated demo tickets, whose `neutral` label means a
+    # calm tone, complaints included ("the agent hung up on me", written calmly).
+    demo = pd.read_csv(DEMO_TICKETS, dtype=str, keep_default_na=False)
+    for language in ("en", "zh"):
+        calm = demo[(demo["language"] == language) & (demo["sentiment"] == corpora.NEUTRAL)]
+        texts = (calm["subject"] + "\n" + calm["body"]).str.strip().tolist()
+        rates[f"demo_{language}_calm_tone"] = float(np.mean([s.anger >= ANGRY_THRESHOLD for s in scorer.batch(texts)]))
     routine = [rates[k] for k in ("en_banking77_requests", "en_endava_tickets", "zh_afqmc_questions",
                                   "zh_smp2017_requests")]  # fmt: skip
     return {

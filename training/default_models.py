@@ -66,7 +66,7 @@ USE_NOTE = (
     "(`triage train --task sentiment`) and promote it through the champion gate."
 )
 
-SENTIMENT_SAMPLES = {"online_shopping_per_category": 500, "banking77": 1500, "atec": 1500, "smp2017": 800, "it": 800}
+SENTIMENT_SAMPLES = {"online_shopping_per_category": 500, "banking77": 1500, "atec": 4000, "smp2017": 1844, "it": 800}
 
 
 def _neutral(texts: pd.Series) -> pd.DataFrame:
