@@ -1,7 +1,9 @@
 """The default models that ship with the repository, and the one command that rebuilds each from ../shared/data.
 
 ``python -m training.default_models sentiment`` (or ``urgency``, or ``all``) rebuilds ``models/pretrained/<task>/``
-from the same rows: every sample is seeded, and so are the folds of the head.
+from the same rows: every sample is seeded, and so are the folds of the head. A rebuild predicts identically (checked:
+probabilities equal to the last digit on 800 test texts); the pickle's bytes, and so its digest, differ with
+Python's string-hash seed, which orders the n-gram vocabularies.
 
 Both defaults are **text-only** heads (character and jieba-word n-grams, lexical cues; no embedding view): they
 need no encoder, so they serve beside any ``TRIAGE_ENCODER`` and survive changes of the embedding layout, and
