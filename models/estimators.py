@@ -3,25 +3,32 @@
 :class:`HybridTextClassifier` reads a ticket through several views, one logistic regression each:
 
 * one per encoder in the shared embedding (MiniLM and USE are separate views when both are used);
-* character 1-4-gram TF-IDF of the raw text (reads Chinese without word segmentation, catches error
-  codes);
-* word 1-2-gram TF-IDF (exact product names and phrases).
+* ``char``: character 1-4-gram TF-IDF of the raw text (reads Chinese without word segmentation, catches
+  error codes);
+* ``word``: word 1-2-gram TF-IDF (exact product names and phrases);
+* ``jieba``: jieba-segmented word 1-2-grams (Chinese words; English splits on spaces);
+* ``lexicon``: dense sentiment and anger cues (:mod:`models.sentiment_cues`: VADER, a Chinese polarity
+  lexicon, anger words, sarcasm, shouting, punctuation runs, emoji).
+
+A head without the embedding view reads text alone and needs no encoder.
 
 The views' log-probabilities are pooled with non-negative weights fitted on **out-of-fold**
 predictions by minimising the negative log-likelihood. That one fit both chooses how much each
-view counts (a view that does not help gets weight ~0) and calibrates the confidences (the weights'
-overall scale is the temperature). The **abstain threshold** is the lowest out-of-fold confidence
-whose accepted accuracy reaches a target. Nothing depends on the batch: a text gets the same
-probabilities alone or in any batch.
+view counts (a view that does not help gets weight ~0 and is not refitted) and calibrates the confidences
+(the weights' overall scale is the temperature). The **abstain threshold** is the lowest out-of-fold
+confidence whose accepted accuracy reaches a target with confidence (a Wilson lower bound). Nothing
+depends on the batch: a text gets the same probabilities alone or in any batch.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jieba
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
@@ -30,15 +37,22 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from models.features import TextFeatures
 from models.metrics import lowest_threshold_for_accuracy
+from models.sentiment_cues import cue_features
 from triage.kernel.errors import InvalidDataset
 
 Progress = Callable[[str], None] | None
-TEXT_VIEWS = ("char", "word")
+#: Views that read the raw text (no embedding): character n-grams, regex words, jieba-segmented words
+#: (Chinese words, English words alike) and dense lexical sentiment cues (``models.sentiment_cues``).
+TEXT_VIEWS = ("char", "word", "jieba", "lexicon")
 VIEWS = ("embedding", *TEXT_VIEWS)
+_WORD_CHARACTER = re.compile(r"\w")
+jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO on first use
 #: Log-probability given to a class a fold's model never saw.
 _MISSING_CLASS_LOG_PROBA = -50.0
 #: Upper bound of a view weight (weights also carry the temperature, so they may exceed 1).
@@ -63,19 +77,26 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         embedding_C: Inverse regularisation of each embedding view.
         char_C: Inverse regularisation of the character n-gram view.
         word_C: Inverse regularisation of the word n-gram view.
-        views: Which views to fit, among ``"embedding"``, ``"char"`` and ``"word"``.
+        views: Which views to fit, among ``"embedding"``, ``"char"``, ``"word"``, ``"jieba"`` and ``"lexicon"``.
+            Without ``"embedding"`` the head reads text alone and needs no encoder.
         embedding_blocks: Widths of the encoders concatenated in the embedding (``(384, 512)`` for
             MiniLM+USE); each block is its own view, re-normalised to unit length. ``None``: one block.
         char_ngram_min, char_ngram_max: Character n-gram range.
         char_max_features: Vocabulary cap of the character view.
-        word_ngram_max: Longest word n-gram.
+        word_ngram_max: Longest word n-gram (``word`` and ``jieba`` views).
+        word_max_features: Vocabulary cap of the ``jieba`` view (``None``: no cap).
+        lexicon_C: Inverse regularisation of the lexical-cue view.
         class_weight: ``None`` or ``"balanced"`` (for imbalanced labels such as urgency).
         calibration_folds: Folds for the out-of-fold predictions (reduced when every class is tiny).
         calibration_rows: Out-of-fold rows that suffice: on large data only the first folds that
             reach this many held-out rows are fitted (one fold of five for 50k rows), which saves
             most of the training time and changes little, since they only set the view weights
             and the abstain threshold.
-        target_accuracy: Accepted accuracy the abstain threshold aims for.
+        target_accuracy: Accepted accuracy the abstain threshold aims for (the documented knob, default 0.98).
+        threshold_z: Confidence of that aim: the abstain threshold is the lowest confidence whose out-of-fold
+            accepted accuracy has a one-sided Wilson lower bound at this normal quantile ``>= target_accuracy``
+            (1.645: 95%); 0 aims at the observed out-of-fold rate, which lands either side of the target. Data
+            too small or noisy for the bound falls back to the observed rate (see :meth:`threshold_basis`).
         max_iter: Iteration cap of each logistic regression.
         n_jobs: Parallel fits (joblib); ``-1`` uses every core.
         random_state: Seed of the fold split.
@@ -93,10 +114,13 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         char_ngram_max: int = 4,
         char_max_features: int = 300_000,
         word_ngram_max: int = 2,
+        word_max_features: int | None = None,
+        lexicon_C: float = 1.0,
         class_weight: str | None = None,
         calibration_folds: int = 5,
         calibration_rows: int = 10_000,
         target_accuracy: float = 0.98,
+        threshold_z: float = 1.645,
         max_iter: int = 2000,
         n_jobs: int | None = -1,
         random_state: int = 0,
@@ -110,29 +134,37 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         self.char_ngram_max = char_ngram_max
         self.char_max_features = char_max_features
         self.word_ngram_max = word_ngram_max
+        self.word_max_features = word_max_features
+        self.lexicon_C = lexicon_C
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
         self.calibration_rows = calibration_rows
         self.target_accuracy = target_accuracy
+        self.threshold_z = threshold_z
         self.max_iter = max_iter
         self.n_jobs = n_jobs
         self.random_state = random_state
 
     # ------------------------------------------------------------------ views
+    @property
+    def uses_embeddings(self) -> bool:
+        """Whether the head reads the shared embedding; a head of text views alone needs no encoder."""
+        return "embedding" in self.views
+
     def _view_names(self, dim: int) -> list[str]:
         check_views(self.views)
-        blocks = list(self.embedding_blocks or [dim])
-        if sum(blocks) != dim:
-            raise ValueError(
-                f"embedding_blocks {blocks} add up to {sum(blocks)}, but the embeddings have {dim} columns"
-            )
         names = []
-        if "embedding" in self.views:
+        if self.uses_embeddings:
+            blocks = list(self.embedding_blocks or [dim])
+            if sum(blocks) != dim:
+                raise ValueError(
+                    f"embedding_blocks {blocks} add up to {sum(blocks)}, but the embeddings have {dim} columns"
+                )
             starts = np.cumsum([0, *blocks])
             names += [f"embedding.{a}-{b}" for a, b in zip(starts[:-1], starts[1:], strict=True)]
         return names + [view for view in TEXT_VIEWS if view in self.views]
 
-    def _new_view(self, name: str) -> tuple[TfidfVectorizer | None, LogisticRegression]:
+    def _new_view(self, name: str) -> tuple[Any, LogisticRegression]:
         def regression(c: float) -> LogisticRegression:
             return LogisticRegression(C=c, max_iter=self.max_iter, class_weight=self.class_weight)
 
@@ -148,6 +180,15 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
                 sublinear_tf=True, dtype=np.float32,
             )  # fmt: skip
             return vectorizer, regression(self.word_C)
+        if name == "jieba":
+            vectorizer = TfidfVectorizer(
+                analyzer="word", tokenizer=segment_words, token_pattern=None, lowercase=False,
+                ngram_range=(1, self.word_ngram_max), max_features=self.word_max_features, sublinear_tf=True,
+                dtype=np.float32,
+            )  # fmt: skip
+            return vectorizer, regression(self.word_C)
+        if name == "lexicon":
+            return make_pipeline(FunctionTransformer(cue_features), StandardScaler()), regression(self.lexicon_C)
         return None, regression(self.embedding_C)
 
     @staticmethod
@@ -233,15 +274,36 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         oof_probability = np.exp(log_softmax(_pool(out_of_fold, self.view_weights_), axis=1))
         self.oof_confidence_ = oof_probability.max(axis=1)
         self.oof_correct_ = oof_probability.argmax(axis=1) == truth
-        self.abstain_threshold_ = lowest_threshold_for_accuracy(
-            self.oof_confidence_, self.oof_correct_, target=self.target_accuracy
-        )
+        self.abstain_threshold_ = self.abstain_threshold_for(self.target_accuracy)
         used = [name for name in names if self.view_weights_[name] > 0]
         say(f"fitting {len(used)} views on all rows (weights {self.view_weights_})")
         fitted = parallel(delayed(self._fit_view)(name, texts, embeddings, labels) for name in used)
         self.views_ = dict(zip(used, fitted, strict=True))
         self.n_features_in_ = embeddings.shape[1]
         return self
+
+    def abstain_threshold_for(self, target_accuracy: float) -> float:
+        """The abstain threshold for another target accepted accuracy, from the stored out-of-fold predictions.
+
+        Lets a deployment pick its operating point (e.g. 0.95 for more coverage) without retraining. When no
+        cut-off reaches the target with confidence (small or noisy data), the cut-off at the observed
+        out-of-fold rate is used instead (:meth:`threshold_basis` says which); when none reaches it at all, 1.0.
+        """
+        return self._threshold(target_accuracy)[0]
+
+    def threshold_basis(self, target_accuracy: float) -> str:
+        """How the threshold for ``target_accuracy`` was set: ``"bound"`` (with confidence), ``"observed"``
+        (at the observed out-of-fold rate: too few or too noisy rows for the bound) or ``"unreachable"``."""
+        return self._threshold(target_accuracy)[1]
+
+    def _threshold(self, target_accuracy: float) -> tuple[float, str]:
+        check_is_fitted(self, "oof_confidence_")
+        confidence, correct = self.oof_confidence_, self.oof_correct_
+        bounded = lowest_threshold_for_accuracy(confidence, correct, target=target_accuracy, z=self.threshold_z)
+        if bounded < 1.0 or self.threshold_z <= 0:
+            return bounded, "bound" if bounded < 1.0 else "unreachable"
+        observed = lowest_threshold_for_accuracy(confidence, correct, target=target_accuracy)
+        return observed, "observed" if observed < 1.0 else "unreachable"
 
     # ------------------------------------------------------------------ prediction
     def decision_logits(self, X: TextFeatures) -> np.ndarray:
@@ -259,6 +321,11 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: TextFeatures) -> np.ndarray:
         return self.classes_[self.decision_logits(X).argmax(axis=1)]
+
+
+def segment_words(text: str) -> list[str]:
+    """Lower-cased words of ``text``: jieba segments Chinese into words and splits English on spaces."""
+    return [token for token in jieba.lcut(text.lower()) if _WORD_CHARACTER.search(token)]
 
 
 def _pool(view_logs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:

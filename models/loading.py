@@ -37,8 +37,11 @@ SCOPE_FILE = "scope.npz"
 META_FILE = "meta.json"
 #: Bump whenever the pickled estimator's fitted state or the embedding layout changes, so an older artifact is
 #: refused with a clear "retrain" message instead of predicting from embeddings it was not trained on.
-#: 4: language-aware encoding (a Chinese text has a zero MiniLM block); the card records the encoder runtime.
+#: 4: language-aware encoding (a Chinese text has a zero MiniLM block), the card records the encoder runtime,
+#: text-only heads (no embedding view) and their training-data provenance.
 FORMAT_VERSION = 4
+#: ``encoder_id`` of a head that reads text alone (no embedding view): it serves beside any encoder.
+TEXT_ONLY_ENCODER = "none"
 _REQUIRED_KEYS = ("format_version", "name", "task", "labels", "encoder_id", "encoder_dim", "model_sha256")
 
 
@@ -66,6 +69,13 @@ class ModelCard:
     model_sha256: str = ""
     encoder_runtime: str = ""
     format_version: int = FORMAT_VERSION
+    #: Where the training rows came from, one entry per corpus: ``name``, ``rows``, ``licence``, ``permits``.
+    training_data: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def text_only(self) -> bool:
+        """True for a head that reads text alone and so needs no encoder."""
+        return self.encoder_id == TEXT_ONLY_ENCODER
 
 
 @dataclass
@@ -75,15 +85,16 @@ class ScopeModel:
     Texts whose best centroid similarity falls below ``threshold`` look unlike anything the model
     was trained on; the category stage abstains on them as ``out_of_scope``. Embeddings are scaled to
     unit length first (a Chinese text's row lacks the MiniLM block); a text no encoder could read has a
-    zero row, which says nothing about scope, so its similarity is 1.
+    zero row, which says nothing about scope, so its similarity is 1. A scope with no centroids (a text-only
+    head) holds every text in scope.
     """
 
     centroids: np.ndarray
     threshold: float
 
     def similarity(self, embeddings: np.ndarray) -> np.ndarray:
-        if not len(embeddings):
-            return np.zeros(0)
+        if not len(embeddings) or not len(self.centroids):
+            return np.ones(len(embeddings))
         norms = np.linalg.norm(embeddings, axis=1)
         best = np.max(embeddings @ self.centroids.T, axis=1) / np.where(norms > 0, norms, 1.0)
         return np.where(norms > 0, best, 1.0)

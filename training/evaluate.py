@@ -16,6 +16,8 @@ from models.metrics import expected_calibration_error
 from triage.domain.taxonomy import SEPARATOR, truncate_label
 from triage.engine.stages.base import predict_proba
 from triage.engine.stages.classify import CategoryClassifier
+from triage.engine.stages.sentiment import SentimentScorer
+from triage.engine.stages.zero_shot import ZeroShotClassifier
 from triage.kernel.errors import InvalidDataset
 from triage.kernel.language import detect_language
 
@@ -38,8 +40,8 @@ def predict_for_evaluation(
     abstain_threshold: float | None = None,
     progress: bool = False,
 ) -> Predictions:
-    """Predict in batches. Category predictions go through the serving stage (abstain path
-    included); sentiment and urgency heads never abstain."""
+    """Predict in batches, as served: category through its stage (abstain path included), sentiment through
+    its stage (the newest message of each text); sentiment and urgency never abstain."""
     batches = range(0, len(texts), EVAL_BATCH)
     if progress:
         batches = tqdm(batches, desc=f"evaluate {task}", unit="batch")
@@ -49,6 +51,7 @@ def predict_for_evaluation(
     classifier = (
         CategoryClassifier(artifact, encoder, abstain_threshold=abstain_threshold) if task == "category" else None
     )
+    sentiment = SentimentScorer(artifact, encoder) if task == "sentiment" else None
     classes = [str(c) for c in artifact.estimator.classes_]
     for start in batches:
         chunk = list(texts[start : start + EVAL_BATCH])
@@ -57,6 +60,11 @@ def predict_for_evaluation(
                 labels.append(prediction.label)
                 confidences.append(prediction.confidence)
                 abstained.append(prediction.abstained)
+        elif sentiment is not None:  # as served: scored on the newest message of each text
+            for score in sentiment.batch(chunk):
+                labels.append(score.label)
+                confidences.append(score.confidence)
+                abstained.append(False)
         else:
             probabilities, _ = predict_proba(artifact, encoder, chunk)
             best = probabilities.argmax(axis=1)
@@ -64,6 +72,16 @@ def predict_for_evaluation(
             confidences.extend(probabilities[np.arange(len(chunk)), best].tolist())
             abstained.extend([False] * len(chunk))
     return Predictions(labels, np.asarray(confidences, dtype=float), np.asarray(abstained, dtype=bool))
+
+
+def zero_shot_predictions(classifier: ZeroShotClassifier, texts: list[str], *, batch: int = 256) -> Predictions:
+    """Run the zero-shot stage over ``texts`` in batches, as evaluation predictions."""
+    results = [p for start in range(0, len(texts), batch) for p in classifier.batch(texts[start : start + batch])]
+    return Predictions(
+        labels=[p.label for p in results],
+        confidences=np.array([p.confidence for p in results], dtype=float),
+        abstained=np.array([p.abstained for p in results], dtype=bool),
+    )
 
 
 def _metrics(gold: np.ndarray, pred: Predictions, mask: np.ndarray, unknown_label: str | None) -> dict[str, object]:
@@ -166,6 +184,36 @@ def score_predictions(
         for language in sorted(set(languages.tolist()))
     }
     return result
+
+
+#: How sentiment corpora spell the three labels of the shipped default.
+SENTIMENT_ALIASES = {
+    "negative": ("negative", "neg", "0", "-1", "负面", "消极", "差评"),
+    "neutral": ("neutral", "neu", "中性", "中立"),
+    "positive": ("positive", "pos", "1", "正面", "积极", "好评"),
+}
+
+
+def align_sentiment_labels(gold: Sequence[str], model_labels: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Map a corpus's sentiment coding (``0``/``1``, ``neg``/``pos``, ``负面``/``正面``) onto the model's labels.
+
+    Only when the model's labels are among negative/neutral/positive, some gold label is not, and every gold label
+    has an alias; otherwise ``gold`` is returned unchanged.
+
+    Returns:
+        The gold labels to score, and a note saying what was mapped (empty when nothing was).
+    """
+    known = set(model_labels)
+    if not known <= set(SENTIMENT_ALIASES) or set(gold) <= known:
+        return list(gold), []
+    alias = {
+        spelling: label for label, spellings in SENTIMENT_ALIASES.items() if label in known for spelling in spellings
+    }
+    if not all(str(g).strip().lower() in alias for g in set(gold)):
+        return list(gold), []
+    mapped = {g: alias[str(g).strip().lower()] for g in set(gold)}
+    listed = ", ".join(f"{g!r} -> {label!r}" for g, label in sorted(mapped.items()) if g != label)
+    return [mapped[g] for g in gold], [f"gold sentiment labels read as the model's: {listed}"]
 
 
 def check_evaluable(

@@ -88,3 +88,19 @@ def write_json(folder: Path, name: str, payload: object) -> Path:
 
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix="triage-run-")
+
+
+def register_folder(client: Any, settings: Settings, *, name: str, folder: Path, tags: dict[str, str]) -> str:
+    """Log an artifact folder in a run of ``name``'s experiment and register it as a new version.
+
+    How a shipped default model enters a store that has none: it becomes a version like any trained one, so the
+    champion rule compares the organisation's first trained model with it on the same held-out data.
+
+    Returns:
+        The version number.
+    """
+    with mlflow.start_run(experiment_id=experiment_id(client, name, settings)) as run:
+        mlflow.set_tags(tags)
+        mlflow.log_artifacts(str(folder), artifact_path="model")
+    return register_version(client, name=name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id,
+                            tags=tags)  # fmt: skip

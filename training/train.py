@@ -20,7 +20,15 @@ import numpy as np
 from models.encoder import MemoizedEncoder, SentenceEncoder, block_widths, encoder_runtime, unit_rows
 from models.estimators import VIEWS, HybridTextClassifier, check_views
 from models.features import TextFeatures
-from models.loading import ModelArtifact, ModelCard, ScopeModel, library_versions, load_artifact, save_artifact
+from models.loading import (
+    TEXT_ONLY_ENCODER,
+    ModelArtifact,
+    ModelCard,
+    ScopeModel,
+    library_versions,
+    load_artifact,
+    save_artifact,
+)
 from training import tracking
 from training.data import LabelledTexts, check_trainable, load_labelled, rare_label_note, split_holdout
 from training.evaluate import check_evaluable, predict_for_evaluation, score_predictions
@@ -53,9 +61,11 @@ class TrainingOutcome:
     train_seconds: float
     data_fingerprint: str
     notes: list[str] = field(default_factory=list)
+    #: The candidate's label for each held-out row, in order (benchmarks score subsets with it; not in to_dict).
+    holdout_predictions: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "holdout_predictions"}
 
 
 def load_training_config(task: str, path: Path | None = None) -> dict[str, Any]:
@@ -111,21 +121,33 @@ def fit_artifact(
     label_order: list[str] | None = None,
     progress: bool = True,
 ) -> ModelArtifact:
-    """Embed the training texts, fit the head and the scope model, and fill the card."""
+    """Embed the training texts, fit the head and the scope model, and fill the card.
+
+    A head of text views alone (no ``embedding`` in its views) is fitted without encoding anything; it records
+    :data:`TEXT_ONLY_ENCODER`, serves beside any encoder, and has no out-of-scope model.
+    """
     check_trainable(train)
-    embeddings = encoder.encode(train.texts, show_progress=progress)
     estimator = HybridTextClassifier(**{"embedding_blocks": block_widths(encoder), **params})
+    text_only = not estimator.uses_embeddings
+    if text_only:
+        embeddings = np.zeros((len(train), 0), dtype=np.float32)
+    else:
+        embeddings = encoder.encode(train.texts, show_progress=progress)
     estimator.fit(
         TextFeatures(texts=train.texts, embeddings=embeddings), train.labels, progress=_say if progress else None
     )
-    scope = fit_scope(embeddings, train.labels, quantile=scope_quantile)
+    scope = (
+        ScopeModel(centroids=np.zeros((0, 0), dtype=np.float32), threshold=0.0)
+        if text_only
+        else fit_scope(embeddings, train.labels, quantile=scope_quantile)
+    )
     card = ModelCard(
         name=REGISTERED_MODEL_NAMES[task],
         task=task,
         labels=[str(c) for c in estimator.classes_],
-        encoder_id=encoder.id,
-        encoder_dim=encoder.dim,
-        encoder_runtime=encoder_runtime(encoder),
+        encoder_id=TEXT_ONLY_ENCODER if text_only else encoder.id,
+        encoder_dim=0 if text_only else encoder.dim,
+        encoder_runtime="" if text_only else encoder_runtime(encoder),
         abstain_threshold=float(getattr(estimator, "abstain_threshold_", 0.0)),
         scope_threshold=scope.threshold,
         text_column=",".join(train.text_columns),
@@ -135,6 +157,7 @@ def fit_artifact(
         params={
             **estimator.get_params(),
             "view_weights": estimator.view_weights_,
+            "threshold_basis": estimator.threshold_basis(estimator.target_accuracy),
             **({"label_order": label_order} if label_order else {}),
         },  # fmt: skip
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -160,7 +183,7 @@ def _champion_metrics(
         return None, None
     except ArtifactMismatch as exc:  # written by an older release: not comparable
         return None, str(exc)
-    if champion.card.encoder_id != encoder.id:
+    if not champion.card.text_only and champion.card.encoder_id != encoder.id:
         return None, f"champion {champion.card.version} uses encoder {champion.card.encoder_id}; not comparable"
     try:
         return _evaluate(task, champion, encoder, holdout), None
@@ -240,9 +263,19 @@ def train_task(
         label_order=label_order, progress=progress,
     )  # fmt: skip
     train_seconds = time.perf_counter() - started
+    # Only the category stage abstains, so only its threshold needs a word.
+    basis = artifact.estimator.threshold_basis(artifact.estimator.target_accuracy) if task == "category" else "bound"
+    threshold_note = {
+        "observed": f"the abstain threshold reaches {artifact.estimator.target_accuracy:g} accepted accuracy only at "
+        "the observed out-of-fold rate, not with 95% confidence (too few or too noisy rows): expect accepted "
+        "accuracy near, not above, the target",
+        "unreachable": f"no confidence reaches {artifact.estimator.target_accuracy:g} accepted accuracy out of fold; "
+        "the model abstains on almost every ticket (lower target_accuracy or add data)",
+    }.get(basis)
     notes = (
         data.notes
         + ([rare_note] if rare_note else [])
+        + ([threshold_note] if threshold_note else [])
         + check_evaluable(holdout.labels, artifact.card.labels, unknown_label=None, source=holdout.source)
     )
     metrics = _evaluate(task, artifact, shared, holdout)
@@ -301,5 +334,5 @@ def train_task(
         task=task, model_name=name, run_id=run.info.run_id, version=version, promoted=promote,
         promotion_reason=reason, metrics=metrics, champion_metrics=champion_metrics, n_train=len(train),
         n_holdout=len(holdout), train_seconds=round(train_seconds, 2), data_fingerprint=train.fingerprint(),
-        notes=notes,
+        notes=notes, holdout_predictions=list(predicted),
     )  # fmt: skip

@@ -53,9 +53,20 @@ class Settings(BaseSettings):
     encoder_cache_dir: Path | None = Field(
         default=None, description="Where the ONNX export of MiniLM is cached; default `home`/encoders."
     )
-    category_model: str = "models:/triage-category@champion"
+    category_model: str = Field(
+        default="models:/triage-category@champion",
+        description="Registry URI or folder of the category head, or `zero-shot` to classify against the taxonomy "
+        "file with no trained model. The default URI falls back to zero-shot while no champion is registered.",
+    )
     urgency_model: str = "models:/triage-urgency@champion"
     sentiment_model: str = "models:/triage-sentiment@champion"
+    target_accuracy: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="Accepted accuracy the category abstain threshold aims for (the model's training target, 0.98 "
+        "by default); the threshold is recomputed from the model's out-of-fold predictions.",
+    )
     kb_dir: Path | None = Field(default=None, description="Knowledge-base index folder; default `home`/kb.")
     max_text_chars: int = Field(
         default=20_000, gt=0, description="Longest subject+body accepted; longer input is rejected (422)."
@@ -151,6 +162,10 @@ class Settings(BaseSettings):
     @property
     def resolved_encoder_cache_dir(self) -> Path:
         return self.encoder_cache_dir or self.home / "encoders"
+
+    @property
+    def resolved_taxonomy_file(self) -> Path:
+        return self.taxonomy_file or self.routing_config_dir / "taxonomy.toml"
 
     def model_uri(self, task: str) -> str:
         return {"category": self.category_model, "urgency": self.urgency_model, "sentiment": self.sentiment_model}[task]

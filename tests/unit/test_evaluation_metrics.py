@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.evaluate import Predictions, score_predictions
+from training.evaluate import Predictions, align_sentiment_labels, score_predictions
 
 
 def _predictions(labels: list[str], abstained: list[bool] | None = None) -> Predictions:
@@ -33,3 +33,11 @@ def test_out_of_scope_rows_do_not_count_in_the_levels() -> None:
                                ["t"] * 3, unknown_label="unknown")  # fmt: skip
     assert result["per_level"]["1"]["accuracy"] == 1.0
     assert result["per_level"]["2"]["accuracy"] == pytest.approx(0.5)
+
+
+def test_sentiment_codings_are_read_as_the_models_labels_with_a_note() -> None:
+    gold, notes = align_sentiment_labels(["0", "1", "1", "负面"], ["negative", "neutral", "positive"])
+    assert gold == ["negative", "positive", "positive", "negative"] and "'0' -> 'negative'" in notes[0]
+    assert align_sentiment_labels(["positive", "negative"], ["negative", "positive"]) == (["positive", "negative"], [])
+    assert align_sentiment_labels(["0", "maybe"], ["negative", "positive"]) == (["0", "maybe"], [])
+    assert align_sentiment_labels(["0", "1"], ["0", "1"]) == (["0", "1"], [])

@@ -83,7 +83,7 @@ def load_pipeline(settings: Settings, desk: RoutingConfig, *, observer: StageObs
         ModelNotReady, ArtifactMismatch: a model cannot be served. ConfigError: labels without a route (policy
         ``error``).
     """
-    pipeline = build_pipeline(settings, encoder=encoder)  # type: ignore[arg-type]
+    pipeline = build_pipeline(settings, encoder=encoder, taxonomy=desk.taxonomy)  # type: ignore[arg-type]
     pipeline.observer = observer
     for warning in desk.taxonomy.check_labels(pipeline.classify.labels, source=pipeline.classify.model_version):
         logger.warning(warning)
@@ -143,7 +143,7 @@ class Service:
             settings=WorkerSettings(max_batch=settings.batch_max),
         )
         self.worker = Worker(self.start, self.desk, self.holder, settings.resolved_kb_dir, config=config,
-                             build_pipeline=rebuild, model_versions=lambda: configured_versions(settings),
+                             build_pipeline=rebuild, model_versions=lambda: configured_versions(settings, self.desk.taxonomy),
                              hooks=self.hooks, webhook_sender=HttpWebhookSender()).start_threads()  # fmt: skip
 
     def receive_mail(self, raw: bytes, envelope_sender: str | None = None) -> mail.MailOutcome:

@@ -29,9 +29,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from models.registry import pin_model_uri
+from triage.adapters.taxonomy_file import load_taxonomy
 from triage.config import Settings
-from triage.engine.factory import build_pipeline
+from triage.engine.factory import ZERO_SHOT, build_pipeline, pinned_model_uri
 from triage.engine.pipeline import TriagePipeline
 from triage.kernel.errors import BatchIncomplete, InvalidDataset
 from triage.services.batch_triage import as_text_table, resolve_text_columns, triage_table
@@ -105,7 +105,7 @@ class PipelinePlugin(WorkerPlugin):
         self.pipeline: TriagePipeline | None = None
 
     def build(self) -> TriagePipeline:
-        return build_pipeline(self.settings)
+        return build_pipeline(self.settings, taxonomy=load_taxonomy(self.settings.resolved_taxonomy_file))
 
     def setup(self, worker: object) -> None:
         self.pipeline = self.build()
@@ -139,20 +139,20 @@ def plan_partitions(source: Path) -> list[Partition]:
 
 
 def worker_settings(settings: Settings) -> Settings:
-    """``settings`` as workers need them: absolute paths, and registry aliases pinned to today's versions."""
-    tracking_uri = settings.resolved_mlflow_uri
+    """``settings`` as workers need them: absolute paths, and registry aliases pinned to today's versions (or to
+    the fallback a default URI with no champion serves)."""
 
-    def model(uri: str) -> str:
-        pinned = pin_model_uri(uri, tracking_uri=tracking_uri)
-        return pinned if pinned.startswith("models:/") else str(Path(pinned).resolve())
+    def model(task: str) -> str:
+        pinned = pinned_model_uri(settings, task)
+        return pinned if pinned.startswith("models:/") or pinned == ZERO_SHOT else str(Path(pinned).resolve())
 
     return settings.model_copy(
         update={
-            "home": settings.home.resolve(), "mlflow_tracking_uri": tracking_uri,
+            "home": settings.home.resolve(), "mlflow_tracking_uri": settings.resolved_mlflow_uri,
             "kb_dir": settings.resolved_kb_dir.resolve(),
             "encoder_cache_dir": settings.resolved_encoder_cache_dir.resolve(),
-            "category_model": model(settings.category_model), "urgency_model": model(settings.urgency_model),
-            "sentiment_model": model(settings.sentiment_model),
+            "category_model": model("category"), "urgency_model": model("urgency"),
+            "sentiment_model": model("sentiment"), "taxonomy_file": settings.resolved_taxonomy_file.resolve(),
         }
     )  # fmt: skip
 

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from training.data import read_table
 from triage.adapters.dask_batch import MANIFEST, classify_on_cluster
+from triage.adapters.taxonomy_file import load_taxonomy
 from triage.config import get_settings
 from triage.engine.factory import build_pipeline
 from triage.kernel.errors import InvalidDataset
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     frame = read_table(args.input)
     columns = resolve_text_columns(frame, args.text_col, source=str(args.input))
     settings = get_settings()
-    pipeline = build_pipeline(settings)
+    pipeline = build_pipeline(settings, taxonomy=load_taxonomy(settings.resolved_taxonomy_file))
     with tqdm(total=len(frame), desc="classify", unit="row", disable=args.quiet) as progress:
         result = triage_table(frame, columns=columns, pipeline=pipeline, max_chars=settings.max_text_chars,
                               on_chunk=progress.update)  # fmt: skip

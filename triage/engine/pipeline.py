@@ -20,6 +20,7 @@ from triage.engine.stages.base import Stage
 from triage.engine.stages.classify import CategoryClassifier
 from triage.engine.stages.sentiment import SentimentScorer
 from triage.engine.stages.urgency import UrgencyScorer, apply_context
+from triage.engine.stages.zero_shot import ZeroShotClassifier
 from triage.kernel.errors import InvalidTicket
 from triage.kernel.language import detect_language
 
@@ -64,7 +65,7 @@ class TriagePipeline:
     def __init__(
         self,
         *,
-        classify: CategoryClassifier,
+        classify: CategoryClassifier | ZeroShotClassifier,
         urgency: UrgencyScorer,
         sentiment: SentimentScorer,
         suggest: Stage[tuple[Suggestion, ...]] | None = None,

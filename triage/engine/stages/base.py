@@ -33,6 +33,8 @@ def check_encoder_matches(artifact: ModelArtifact, encoder: SentenceEncoder) -> 
         ArtifactMismatch: the encoder id or dimension differs from the model card's.
     """
     card = artifact.card
+    if card.text_only:  # reads text alone: any encoder will do
+        return
     if card.encoder_id != encoder.id or card.encoder_dim != encoder.dim:
         raise ArtifactMismatch(
             f"model {card.name} ({card.version}) was trained on encoder {card.encoder_id} ({card.encoder_dim}-d), "
@@ -43,8 +45,14 @@ def check_encoder_matches(artifact: ModelArtifact, encoder: SentenceEncoder) -> 
 def predict_proba(
     artifact: ModelArtifact, encoder: SentenceEncoder, texts: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated class probabilities and the embeddings they were computed from."""
-    embeddings = encoder.encode(list(texts))
+    """Calibrated class probabilities and the embeddings they were computed from.
+
+    A text-only head (``card.text_only``) is given no embedding: the encoder is not called for it.
+    """
+    if artifact.card.text_only:
+        embeddings = np.zeros((len(texts), 0), dtype=np.float32)
+    else:
+        embeddings = encoder.encode(list(texts))
     probabilities = artifact.estimator.predict_proba(TextFeatures(texts=list(texts), embeddings=embeddings))
     return np.asarray(probabilities, dtype=np.float64), embeddings
 

@@ -32,6 +32,7 @@ class CategoryClassifier(HeadStage[CategoryPrediction]):
         encoder: SentenceEncoder,
         *,
         abstain_threshold: float | None = None,
+        target_accuracy: float | None = None,
         top_k: int = 3,
     ) -> None:
         """Args:
@@ -39,15 +40,20 @@ class CategoryClassifier(HeadStage[CategoryPrediction]):
         encoder: The shared (memoised) sentence encoder the head was trained on.
         abstain_threshold: Confidence below which the stage abstains; defaults to the one chosen
             at training time (the card's).
+        target_accuracy: Another operating point: the threshold whose out-of-fold accepted accuracy reaches
+            this target with confidence (ignored when ``abstain_threshold`` is given).
         top_k: Alternatives returned in ``ranking``.
 
         Raises:
             ArtifactMismatch: the head was trained on another encoder.
         """
         super().__init__(artifact, encoder)
-        self.abstain_threshold = (
-            artifact.card.abstain_threshold if abstain_threshold is None else float(abstain_threshold)
-        )
+        if abstain_threshold is not None:
+            self.abstain_threshold = float(abstain_threshold)
+        elif target_accuracy is not None:
+            self.abstain_threshold = float(artifact.estimator.abstain_threshold_for(target_accuracy))
+        else:
+            self.abstain_threshold = artifact.card.abstain_threshold
         self.top_k = top_k
 
     def _results(
