@@ -15,6 +15,8 @@ from fastapi.responses import StreamingResponse
 from api.deps import PrincipalDep, ServiceDep
 from api.errors import COMMON_ERRORS, NOT_FOUND
 from api.schemas import AlertPublic, alert_public
+from triage.adapters.bootstrap import Service
+from triage.domain.access import Principal
 from triage.domain.alerts import AlertType, Severity
 from triage.kernel.clock import utc_now
 from triage.ports import AlertFilter
@@ -74,6 +76,12 @@ async def stream(
 ) -> StreamingResponse:
     """Alerts as they happen: the caller's teams' alerts (all for admins), resumable."""
     start_after = after if after is not None else int(last_event_id) if last_event_id else None
+    return await alert_stream(request, service, principal, start_after)
+
+
+async def alert_stream(request: Request, service: Service, principal: Principal, start_after: int | None) -> StreamingResponse:
+    """The SSE response of ``principal``'s alerts after ``start_after`` (``None``: from now on). The console's live
+    alerts use it too, with the session's principal."""
     if start_after is None:  # a new subscriber starts from now, not from the whole history
         start_after = await run_in_threadpool(alerts.latest_alert_id, service.read, principal)
 

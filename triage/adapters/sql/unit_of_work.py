@@ -16,8 +16,10 @@ from triage.adapters.sql.stores import (
     SqlLeases,
     SqlMessages,
     SqlPeriodic,
+    SqlSessions,
     SqlSla,
     SqlTickets,
+    SqlUsers,
     SqlVectors,
     SqlWebhooks,
 )
@@ -59,6 +61,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.feedback = SqlFeedback(connection)
         self.periodic = SqlPeriodic(connection)
         self.analytics = SqlAnalytics(connection)
+        self.users = SqlUsers(connection)
+        self.sessions = SqlSessions(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:
