@@ -35,7 +35,10 @@ USERS = {
 
 
 def require_chromium() -> None:
+    """Skip without Debian's chromium on a developer's machine; in CI (``CI=true``) a missing browser fails."""
     if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; .ci/run does) "
                     "or set TRIAGE_TEST_CHROMIUM; these tests never download a browser")  # fmt: skip
 
