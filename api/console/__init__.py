@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console import i18n
-from api.console.auth import CsrfRejected, LoginRequired, login_url
+from api.console.auth import CsrfRejected, LoginRequired, language_of, login_url
 from api.console.pages import HERE, render, router
 from triage.kernel.errors import NotFound, NotReady, PermissionDenied, TriageError
 
@@ -25,17 +25,16 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/console/")
 
 
-def error_page(request: Request, status: int, message: str | None = None) -> Response:
+def error_page(request: Request, status: int, *, csrf: bool = False) -> Response:
     """The console's error page (404, 403, 503), or JSON for the console's data endpoints."""
     if not _wants_html(request):
-        return JSONResponse({"detail": message or "error"}, status_code=status)
+        return JSONResponse({"detail": "CSRF check failed" if csrf else f"error {status}"}, status_code=status)
     service = getattr(request.app.state, "service", None)
     key = {403: "error.403", 404: "error.404", 503: "error.503"}.get(status, "error.404")
-    language = i18n.choose_language(request.cookies.get("triage_lang"), request.headers.get("accept-language"))
-    text = message if status == 403 and message and "CSRF" in message else None
+    language = language_of(request)
+    text = i18n.translate(language, "error.csrf" if csrf else f"{key}.text")
     return render(request, service, None, "error.html", status=status, code=status,
-                  title=i18n.translate(language, f"{key}.title"),
-                  text=i18n.translate(language, "error.csrf") if text else i18n.translate(language, f"{key}.text"))  # fmt: skip
+                  title=i18n.translate(language, f"{key}.title"), text=text)  # fmt: skip
 
 
 def console_error(request: Request, exc: TriageError) -> Response | None:
@@ -64,7 +63,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
-        return error_page(request, 403, "CSRF")
+        return error_page(request, 403, csrf=True)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,14 +1,12 @@
-"""Shared pieces of the console's browser tests: Debian's chromium driven by Playwright (never a downloaded
-browser), a live console with users, and helpers to sign in and to save screenshots."""
+"""Shared pieces of the console's browser tests: console users, signing in, screenshots (the ``browser`` fixture, Debian's
+chromium driven by Playwright, is in ``conftest.py``)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.integration.conftest import REPO, LiveApi
 from triage.adapters.bootstrap import build_service
@@ -18,10 +16,6 @@ from triage.kernel.vocabulary import Role
 from triage.services.audit import SYSTEM
 from triage.services.users import create_user
 
-CHROMIUM = Path(os.environ.get("TRIAGE_TEST_CHROMIUM", "/usr/bin/chromium"))
-#: Headless, offline, no sandbox (containers), no GPU, no background downloads or updates.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
 #: Screenshots go here (git-ignored); the README's are copied from a run on the demo data.
 SCREENSHOTS = Path(os.environ.get("TRIAGE_TEST_SCREENSHOTS", REPO / "test-artifacts" / "screenshots"))
 PASSWORD = "correct horse battery staple"
@@ -32,25 +26,6 @@ USERS = {
     "anna": (Role.AGENT, [], "anna.kurz"),
     **{agent: (Role.AGENT, [], agent) for agent in ("wang.lei", "zhang.min", "tom.baker", "chen.jie")},
 }
-
-
-def require_chromium() -> None:
-    """Skip without Debian's chromium on a developer's machine; in CI (``CI=true``) a missing browser fails."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; .ci/run does) "
-                    "or set TRIAGE_TEST_CHROMIUM; these tests never download a browser")  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    require_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def create_users(settings: Settings) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from tests.integration.browser import browser, create_users, screenshot, sign_in, submit  # noqa: F401 - fixture
+from tests.integration.browser import create_users, screenshot, sign_in, submit
 from tests.integration.conftest import LiveApi, fake_pipeline_factory, make_keys, new_database, service_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -37,7 +37,7 @@ def console(tmp_path: Path, always_on_config: Path) -> Iterator[tuple[LiveApi, d
 
 
 @pytest.fixture
-def context(browser):  # noqa: ANN001, ANN201, F811
+def context(browser):  # noqa: ANN001, ANN201
     context = browser.new_context(locale="en-US", timezone_id="Europe/Berlin")
     yield context
     context.close()

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from api.main import create_app
-from tests.integration.browser import browser, create_users, screenshot, sign_in, submit  # noqa: F401 - fixture
+from tests.integration.browser import create_users, screenshot, sign_in, submit
 from tests.integration.conftest import REPO, LiveApi, make_keys, new_database, service_settings
 from triage.adapters.bootstrap import build_service
 from triage.domain.access import Principal
@@ -89,7 +89,7 @@ def demo_console(tmp_path: Path, always_on_config: Path, served_models: dict[str
         yield server, keys
 
 
-def test_screenshots_of_the_console_on_the_demo_data(demo_console, browser) -> None:  # noqa: ANN001, F811
+def test_screenshots_of_the_console_on_the_demo_data(demo_console, browser) -> None:  # noqa: ANN001
     server, keys = demo_console
     context = browser.new_context(locale="en-US", timezone_id="Asia/Shanghai")
     manager = sign_in(context, server, "boss", width=1280)
@@ -112,5 +112,11 @@ def test_screenshots_of_the_console_on_the_demo_data(demo_console, browser) -> N
     agent.wait_for_selector("#triage-explanation")
     assert agent.locator("li.suggestion").count() >= 1
     screenshot(agent, "demo-ticket")
+
+    for page, name in ((agent, "ticket"), (manager, "dashboard")):  # tablet width: nothing runs off the side
+        page.set_viewport_size({"width": 768, "height": 1024})
+        page.reload()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768, name
+        screenshot(page, f"demo-{name}-tablet")
     context.close()
     agent_context.close()
