@@ -171,16 +171,15 @@ async def csrf_viewer(request: Request, viewer: ViewerDep, form: FormDep) -> Vie
 CsrfViewerDep = Annotated[Viewer, Depends(csrf_viewer)]
 
 
-def login_csrf(request: Request, response: Response | None, service: Service) -> str:
-    """The sign-in form's double-submit token: the cookie's, or a new one set on ``response``."""
+def login_csrf(request: Request, service: Service | None) -> tuple[str, bool]:
+    """The sign-in form's double-submit token: the cookie's, or a new one (``True``: set it on the response)."""
+    if service is None:
+        return "", False
     _, name = cookie_names(service)
     token = request.cookies.get(name)
     if token and 20 <= len(token) <= 100:
-        return token
-    token = secrets.token_urlsafe(32)
-    if response is not None:
-        set_cookie(response, service, name, token, max_age=3600, samesite="strict")
-    return token
+        return token, False
+    return secrets.token_urlsafe(32), True
 
 
 def set_cookie(response: Response, service: Service, name: str, value: str, *, max_age: int | None,

@@ -8,7 +8,6 @@ in-place ratings.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, timedelta
 from functools import partial
 from pathlib import Path
@@ -42,14 +41,13 @@ from api.routes.alerts import alert_stream
 from api.schemas import details_public
 from triage.adapters.bootstrap import Service
 from triage.domain.access import Principal
-from triage.domain.alerts import Alert
+from triage.domain.alerts import Alert, AlertType
 from triage.kernel.clock import utc_now
 from triage.kernel.errors import Conflict, IllegalTransition, InvalidRequest, InvalidTicket, PermissionDenied
 from triage.kernel.vocabulary import MessageKind, Priority, Role, TicketStatus
 from triage.ports import AlertFilter, AnalyticsFilter
 from triage.services import alerts, analytics, feedback, lifecycle, queries, users, workspace
 
-logger = logging.getLogger("triage.console")
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -92,8 +90,7 @@ def render(
         entry = taxonomy.entry_for(path) if taxonomy else None
         return entry.name(language) if entry else path
 
-    response = HTMLResponse("", status_code=status, headers={"Cache-Control": "no-store"})
-    csrf = viewer.csrf_token if viewer else (login_csrf(request, response, service) if service else "")
+    csrf, fresh = (viewer.csrf_token, False) if viewer else login_csrf(request, service)
     done = request.query_params.get("done")
     page = TEMPLATES.get_template(template).render(
         t=partial(i18n.translate, language),
@@ -110,8 +107,9 @@ def render(
         flash=i18n.translate(language, f"done.{done}") if done in DONE else None,
         **context,
     )
-    response.body = response.render(page)
-    response.headers["content-length"] = str(len(response.body))
+    response = HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
+    if fresh and service is not None:
+        set_cookie(response, service, cookie_names(service)[1], csrf, max_age=3600, samesite="strict")
     return response
 
 
@@ -232,9 +230,7 @@ def _dashboard_data(service: Service, viewer: Viewer, days: int) -> dict[str, An
         "alerts": open_alerts,
         "latest_alert_id": alerts.latest_alert_id(service.read, principal),
         "alert_labels": {
-            "types": {a.type.value: tr(f"alert.{a.type.value}") for a in open_alerts}
-            | {k: tr(f"alert.{k}") for k in ("angry_customer", "sla_warning", "sla_breach", "escalation",
-                                             "possible_incident", "repeat_contact", "model_drift")},
+            "types": {kind.value: tr(f"alert.{kind.value}") for kind in AlertType},
             "severities": {k: tr(f"severity.{k}") for k in ("critical", "high", "medium", "low")},
             "ack": tr("dash.ack"), "acked": tr("dash.acked"), "open": tr("dash.open_ticket"),
         },  # fmt: skip
