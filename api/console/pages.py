@@ -37,7 +37,7 @@ from api.console.auth import (
     safe_next,
     set_cookie,
 )
-from api.routes.alerts import alert_stream
+from api.routes.alerts import AlertId, alert_stream
 from api.schemas import details_public
 from triage.adapters.bootstrap import Service
 from triage.domain.access import Principal
@@ -255,7 +255,7 @@ def dashboard(request: Request, service: ConsoleService, viewer: ViewerDep,
 
 @router.post("/console/alerts/{alert_id}/ack")
 def acknowledge(
-    alert_id: int, service: ConsoleService, viewer: CsrfViewerDep, accept: Annotated[str, Header()] = ""
+    alert_id: AlertId, service: ConsoleService, viewer: CsrfViewerDep, accept: Annotated[str, Header()] = ""
 ) -> Response:
     alert = alerts.acknowledge(service.start, viewer.principal, alert_id, now=utc_now())
     if "application/json" in accept:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -24,6 +24,8 @@ from triage.services import alerts
 from triage.services.alerts import event_body
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=COMMON_ERRORS)
+#: An alert id (a 64-bit row id: larger numbers are a 422, not a database overflow).
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
@@ -55,7 +57,7 @@ def list_alerts(
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic, responses=NOT_FOUND)
-def acknowledge(alert_id: int, service: ServiceDep, principal: PrincipalDep) -> AlertPublic:
+def acknowledge(alert_id: AlertId, service: ServiceDep, principal: PrincipalDep) -> AlertPublic:
     """Acknowledge an alert (idempotent)."""
     return alert_public(alerts.acknowledge(service.start, principal, alert_id, now=utc_now()))
 
