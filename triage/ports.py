@@ -505,6 +505,10 @@ class FeedbackStore(abc.ABC):
         """Record a vote; ``False`` when this person had voted the same on it already."""
 
     @abc.abstractmethod
+    def votes(self, number: str, actor: str) -> dict[str, bool]:
+        """``article id -> helpful`` of one person's votes on ``number``'s suggestions."""
+
+    @abc.abstractmethod
     def unapplied_votes(self, number: str) -> list[tuple[str, bool]]:
         """``(article id, helpful)`` votes on ``number``'s suggestions not yet counted in the knowledge base."""
 

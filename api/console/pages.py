@@ -34,6 +34,7 @@ from api.console.auth import (
     cookie_names,
     language_of,
     login_csrf,
+    optional_viewer,
     safe_next,
     set_cookie,
 )
@@ -271,7 +272,11 @@ async def events(
 ) -> Response:  # fmt: skip
     """The live alerts of the signed-in user (the same stream as ``/api/v1/alerts/stream``, with the session)."""
     start_after = int(last_event_id) if last_event_id else after
-    return await alert_stream(request, service, viewer.principal, start_after)
+
+    async def session_alive() -> bool:  # sign-out, expiry or a disabled user ends the stream within seconds
+        return await optional_viewer(request, service) is not None
+
+    return await alert_stream(request, service, viewer.principal, start_after, still_allowed=session_alive)
 
 
 # ----------------------------------------------------------------------------------------------------------- agents
@@ -311,6 +316,7 @@ def _ticket_page(request: Request, service: Service, viewer: Viewer, number: str
         statuses=[s for s in details.ticket.allowed_statuses() if s is not TicketStatus.RESOLVED],
         agents=[a for a in service.desk.agents if a.team in visible_teams and a.id != ticket.assignment.agent_id],
         teams=service.desk.teams, audit=queries.audit_trail(service.read, principal, number)[-30:],
+        votes=queries.my_votes(service.read, principal, number),
         can_work=principal.role in (Role.AGENT, Role.MANAGER, Role.ADMIN),
     )  # fmt: skip
 

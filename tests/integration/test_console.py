@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from tests.integration.browser import PASSWORD, create_users
-from tests.integration.conftest import fake_pipeline_factory, make_keys, service_settings
+from tests.integration.conftest import LiveApi, fake_pipeline_factory, make_keys, new_database, service_settings
 from triage.adapters.bootstrap import build_service
 from triage.cli.main import main as cli
 from triage.config import Settings, get_settings
@@ -219,3 +221,40 @@ def test_users_create_reads_the_password_from_stdin_and_stores_an_argon2_hash(cl
     assert cli(["users", "list"]) == 0
     [listed] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert '"username": "li.na"' in listed and '"disabled_at": null' not in listed and "password" not in listed
+
+
+def test_the_live_alert_stream_follows_the_session_and_ends_at_sign_out(tmp_path: Path, always_on_config: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr("api.routes.alerts.RECHECK_SECONDS", 0.3)
+    url, _ = new_database("sqlite", tmp_path)
+    settings = service_settings(tmp_path / "home", url, always_on_config, console_secure_cookies=False)
+    keys = make_keys(settings)
+    create_users(settings)
+    app = create_app(settings, pipeline_factory=fake_pipeline_factory, load_in_background=False, configure_logs=False)
+    with LiveApi(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.get("/console/events").status_code == 401  # no session: no stream
+        form = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        assert client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token}).status_code == 303
+        assert "triage_session" in client.cookies  # without Secure, the cookie has no __Host- prefix
+        events: list[str] = []
+        ended = threading.Event()
+
+        def listen() -> None:
+            with client.stream("GET", "/console/events") as response:
+                for line in response.iter_lines():
+                    events.append(line)
+            ended.set()
+
+        threading.Thread(target=listen, daemon=True).start()
+        time.sleep(0.5)
+        number = httpx.post(f"{server.url}/api/v1/tickets", headers={"Authorization": f"Bearer {keys['intake']}"},
+                            json={"subject": ANGRY[0], "body": ANGRY[1], "customer": {"id": "C-1", "tier": "vip"}},
+                            timeout=30).json()["number"]  # fmt: skip
+        deadline = time.monotonic() + 5
+        while not any(number in line for line in events) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(line == "event: angry_customer" for line in events) and any(number in line for line in events)
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/queue").text).group(1)  # type: ignore[union-attr]
+        client.post("/logout", data={"csrf_token": csrf})
+        assert ended.wait(5), "the stream outlived the session"

@@ -113,6 +113,7 @@ def test_an_agent_works_the_top_ticket_from_suggestion_to_solution(console, cont
     page.select_option("#correct-category", corrected)
     page.click("#save-correction")
     page.wait_for_selector(".flash.ok")
+    assert page.locator(f"li.suggestion[data-article='{article}'] button.vote-up").get_attribute("aria-pressed") == "true"
 
     solution = f"Reinstalled VPN client 5.2 with split tunnelling zebra-{number}"
     page.fill("#solution", solution)

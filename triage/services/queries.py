@@ -96,3 +96,10 @@ def audit_trail(start: Callable[[], UnitOfWork], principal: Principal, number: s
     with start() as uow:
         visible_ticket(uow, principal, number)
         return uow.audit.entries(number)
+
+
+def my_votes(start: Callable[[], UnitOfWork], principal: Principal, number: str) -> dict[str, bool]:
+    """How the caller rated the suggestions of a ticket it may see: ``article id -> helpful``."""
+    with start() as uow:
+        visible_ticket(uow, principal, number)
+        return uow.feedback.votes(number, principal.label)

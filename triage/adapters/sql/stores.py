@@ -819,6 +819,11 @@ class SqlFeedback(FeedbackStore):
         return insert_ignoring_conflicts(self.connection, t.suggestion_feedback, {
             "number": number, "article_id": article_id, "helpful": helpful, "actor": actor, "created_at": at})  # fmt: skip
 
+    def votes(self, number: str, actor: str) -> dict[str, bool]:
+        f = t.suggestion_feedback.c
+        rows = self.connection.execute(select(f.article_id, f.helpful).where(f.number == number, f.actor == actor)).all()
+        return {r.article_id: bool(r.helpful) for r in rows}
+
     def unapplied_votes(self, number: str) -> list[tuple[str, bool]]:
         f = t.suggestion_feedback.c
         rows = self.connection.execute(
