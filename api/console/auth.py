@@ -61,11 +61,9 @@ class Viewer:
         return self.session.csrf_token
 
 
-def cookie_names(service_or_secure: Service | bool) -> tuple[str, str]:
+def cookie_names(service: Service) -> tuple[str, str]:
     """``(session cookie, sign-in CSRF cookie)``: ``__Host-`` names when cookies are ``Secure``."""
-    secure = (service_or_secure if isinstance(service_or_secure, bool)
-              else service_or_secure.settings.console_secure_cookies)  # fmt: skip
-    prefix = "__Host-" if secure else ""
+    prefix = "__Host-" if service.settings.console_secure_cookies else ""
     return f"{prefix}triage_session", f"{prefix}triage_login_csrf"
 
 

@@ -42,7 +42,7 @@ from api.routes.alerts import AlertId, alert_stream
 from api.schemas import details_public
 from triage.adapters.bootstrap import Service
 from triage.domain.access import Principal
-from triage.domain.alerts import Alert, AlertType
+from triage.domain.alerts import Alert, AlertType, Severity
 from triage.kernel.clock import utc_now
 from triage.kernel.errors import Conflict, IllegalTransition, InvalidRequest, InvalidTicket, PermissionDenied
 from triage.kernel.vocabulary import MessageKind, Priority, Role, TicketStatus
@@ -60,6 +60,9 @@ TEMPLATES = Environment(
 #: Confirmation messages a redirect may ask for (``?done=...``); anything else is ignored, so links cannot inject text.
 DONE = {"reply", "note", "classified", "status", "assigned", "resolved", "rated", "acknowledged"}
 RANGES = (7, 14, 30)
+#: The order a ticket's next statuses are offered in.
+STATUS_CHOICES = (TicketStatus.IN_PROGRESS, TicketStatus.PENDING_CUSTOMER, TicketStatus.ASSIGNED, TicketStatus.NEW,
+                  TicketStatus.CLOSED, TicketStatus.RESOLVED)  # fmt: skip
 MANAGERS = (Role.MANAGER, Role.ADMIN)
 
 router = APIRouter(include_in_schema=False)
@@ -202,6 +205,7 @@ def _dashboard_data(service: Service, viewer: Viewer, days: int) -> dict[str, An
     hot = report["hot_topics"]
     offset = round((now.astimezone(viewer.zone).utcoffset() or timedelta()).total_seconds() / 3600)
     by_hour_local = [[row[(hour - offset) % 24] for hour in range(24)] for row in hot["by_hour"]]
+    latest_alert_id = alerts.latest_alert_id(service.read, principal)  # first: the stream resumes after it, no gap
     open_alerts = alerts.most_severe_first(
         alerts.list_alerts(service.read, principal, AlertFilter(acknowledged=False), limit=500)
     )[:50]
@@ -229,10 +233,10 @@ def _dashboard_data(service: Service, viewer: Viewer, days: int) -> dict[str, An
         "report": report,
         "charts": charts,
         "alerts": open_alerts,
-        "latest_alert_id": alerts.latest_alert_id(service.read, principal),
+        "latest_alert_id": latest_alert_id,
         "alert_labels": {
             "types": {kind.value: tr(f"alert.{kind.value}") for kind in AlertType},
-            "severities": {k: tr(f"severity.{k}") for k in ("critical", "high", "medium", "low")},
+            "severities": {level.value: tr(f"severity.{level.value}") for level in Severity},
             "ack": tr("dash.ack"), "acked": tr("dash.acked"), "open": tr("dash.open_ticket"),
         },  # fmt: skip
         "at_risk": workspace.at_risk(service.read, service.desk, principal, now=now, limit=15),
@@ -313,7 +317,8 @@ def _ticket_page(request: Request, service: Service, viewer: Viewer, number: str
         request, service, viewer, "ticket.html", status=status, section="queue", ticket=ticket,
         standing=details.sla.standing if details.sla else None, error=error, draft=draft,
         categories=_categories(service), priorities=list(Priority),
-        statuses=[s for s in details.ticket.allowed_statuses() if s is not TicketStatus.RESOLVED],
+        statuses=sorted((s for s in details.ticket.allowed_statuses() if s is not TicketStatus.RESOLVED),
+                        key=STATUS_CHOICES.index),  # the usual next step first; resolving has its own form
         agents=[a for a in service.desk.agents if a.team in visible_teams and a.id != ticket.assignment.agent_id],
         teams=service.desk.teams, audit=queries.audit_trail(service.read, principal, number)[-30:],
         votes=queries.my_votes(service.read, principal, number),
