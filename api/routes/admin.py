@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from api.deps import PrincipalDep, ServiceDep
 from api.errors import COMMON_ERRORS, NOT_FOUND
@@ -28,6 +28,8 @@ from triage.services import drift, feedback, webhooks
 from triage.services.keys import create_key
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses=COMMON_ERRORS)
+#: A 64-bit row id: larger numbers are a 422, not a database overflow.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post("/admin/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
@@ -86,7 +88,7 @@ def list_deliveries(
 
 @router.post("/admin/webhooks/deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED,
              responses=NOT_FOUND)  # fmt: skip
-def redeliver(delivery_id: int, service: ServiceDep, principal: PrincipalDep) -> dict[str, int]:
+def redeliver(delivery_id: RowId, service: ServiceDep, principal: PrincipalDep) -> dict[str, int]:
     """Queue a delivered or dead-lettered delivery again (admin only)."""
     webhooks.redeliver(service.start, delivery_id, now=utc_now(), actor=principal)
     return {"queued": delivery_id}
