@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.schemas import ErrorPublic, TransitionErrorPublic
 from triage.kernel.errors import (
@@ -53,11 +54,14 @@ def status_of(error: TriageError) -> int:
     return next((code for kind, code in _STATUS if isinstance(error, kind)), 500)
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
+def install(app: FastAPI, *, pages: Callable[[Request, TriageError], Response | None] | None = None) -> None:
+    """Register the handlers on ``app``; ``pages`` may answer errors of HTML pages (the console's) instead."""
 
     @app.exception_handler(TriageError)
-    async def triage_error(_request: Request, exc: TriageError) -> JSONResponse:
+    async def triage_error(request: Request, exc: TriageError) -> Response:
+        page = pages(request, exc) if pages is not None else None
+        if page is not None:
+            return page
         if isinstance(exc, IllegalTransition):
             body = {"detail": str(exc), "current": exc.current, "allowed": list(exc.allowed)}
             return JSONResponse(body, status_code=409)

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import console, errors
 from api.deps import KeyCache
 from api.logging_setup import configure_logging
 from api.metrics import ServiceMetrics
@@ -96,13 +96,15 @@ def create_app(
         title="Ticket triage service",
         version=__version__,
         description="Bilingual (EN/ZH) ticket intake, triage, routing and SLA. Every endpoint except "
-        "`/healthz`, `/readyz` and the OpenAPI schema needs `Authorization: Bearer <key>`.",
+        "`/healthz`, `/readyz` and the OpenAPI schema needs `Authorization: Bearer <key>`. The web console for "
+        "people (sign-in with a username and password) is served at `/`.",
         lifespan=lifespan,
     )
     app.state.metrics = metrics
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
-    errors.install(app)
+    errors.install(app, pages=console.console_error)
     for module in (health, tickets, triage, alerts, analytics, agents, admin):
         app.include_router(module.router)
+    console.install(app)
     return app

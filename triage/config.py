@@ -133,6 +133,19 @@ class Settings(BaseSettings):
         default=5 * 1024 * 1024, ge=1, description="Largest attachment accepted (its metadata is kept, not its content)."
     )
 
+    # -- the web console (served by `triage serve` at /) ------------------------------------------------------
+    console_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="A console session ends this long after sign-in, at the latest."
+    )
+    console_idle_minutes: float = Field(
+        default=120.0, gt=0, description="A console session ends after this long without a request."
+    )
+    console_secure_cookies: bool = Field(
+        default=True,
+        description="Mark console cookies Secure (with the __Host- prefix). Browsers accept them over HTTPS and on "
+        "http://localhost / 127.0.0.1; turn off only for plain HTTP on another address inside a trusted network.",
+    )
+
     @field_validator("home", "routing_config_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:

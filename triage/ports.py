@@ -229,6 +229,11 @@ class TicketRepository(abc.ABC):
         """Open tickets assigned to ``agent_id``."""
 
     @abc.abstractmethod
+    def open_by_due(self, scope: TicketScope, filters: TicketFilter, *, limit: int) -> list[Ticket]:
+        """Open tickets in ``scope`` matching ``filters``, the soonest SLA deadline first (tickets without a running
+        clock last, oldest first)."""
+
+    @abc.abstractmethod
     def category_decisions(self, *, since: datetime, limit: int) -> list[tuple[float, str | None]]:
         """``(confidence, abstain reason)`` of the category model for tickets triaged since ``since``."""
 
@@ -299,6 +304,10 @@ class SlaStore(abc.ABC):
     @abc.abstractmethod
     def escalations(self, number: str) -> list[EscalationEvent]:
         """Every escalation of ``number``, oldest first."""
+
+    @abc.abstractmethod
+    def clocks(self, numbers: list[str], calendars: Mapping[str, BusinessCalendar]) -> dict[str, SlaClock]:
+        """The clocks of several tickets in one round trip (tickets without one are missing)."""
 
 
 class MessageLog(abc.ABC):
@@ -520,6 +529,10 @@ class FeedbackStore(abc.ABC):
         """Record a vote; ``False`` when this person had voted the same on it already."""
 
     @abc.abstractmethod
+    def votes(self, number: str, actor: str) -> dict[str, bool]:
+        """``article id -> helpful`` of one person's votes on ``number``'s suggestions."""
+
+    @abc.abstractmethod
     def unapplied_votes(self, number: str) -> list[tuple[str, bool]]:
         """``(article id, helpful)`` votes on ``number``'s suggestions not yet counted in the knowledge base."""
 
@@ -591,6 +604,92 @@ class AnalyticsQueries(abc.ABC):
     def hot_topics(self, filters: AnalyticsFilter) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True)
+class UserRecord:
+    """A console user: a person who signs in with a password (stored only as an Argon2 hash)."""
+
+    id: str
+    username: str
+    role: Role
+    teams: frozenset[str]
+    agent_id: str | None
+    created_at: datetime
+    disabled_at: datetime | None = None
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    """A signed-in browser: the cookie holds a random token, the store only its hash."""
+
+    token_hash: str
+    user_id: str
+    csrf_token: str
+    time_zone: str
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+class UserStore(abc.ABC):
+    """Console users and their password hashes."""
+
+    @abc.abstractmethod
+    def add(self, user: UserRecord, password_hash: str) -> None:
+        """Store a new user. Raises :class:`~triage.kernel.errors.Conflict` when the username is taken."""
+
+    @abc.abstractmethod
+    def by_username(self, username: str) -> tuple[UserRecord, str] | None:
+        """The user and its password hash, or ``None``."""
+
+    @abc.abstractmethod
+    def get(self, user_id: str) -> UserRecord | None: ...
+
+    @abc.abstractmethod
+    def all(self) -> list[UserRecord]: ...
+
+    @abc.abstractmethod
+    def set_password(self, user_id: str, password_hash: str) -> None: ...
+
+    @abc.abstractmethod
+    def disable(self, user_id: str, *, at: datetime) -> bool:
+        """Disable an active user; ``False`` when already disabled."""
+
+    @abc.abstractmethod
+    def login_failed(self, user_id: str, *, locked_until: datetime | None) -> int:
+        """Count a failed sign-in (and lock until ``locked_until`` when given); returns the failures in a row."""
+
+    @abc.abstractmethod
+    def login_succeeded(self, user_id: str) -> None:
+        """Reset the failure count and any lock."""
+
+
+class SessionStore(abc.ABC):
+    """Server-side console sessions, found by the hash of the cookie's token."""
+
+    @abc.abstractmethod
+    def add(self, session: ConsoleSession) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, token_hash: str) -> ConsoleSession | None: ...
+
+    @abc.abstractmethod
+    def touch(self, token_hash: str, *, at: datetime) -> None:
+        """Record activity (the idle timeout counts from the last one)."""
+
+    @abc.abstractmethod
+    def delete(self, token_hash: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_for_user(self, user_id: str) -> int:
+        """End every session of a user (password change, disabling); returns how many."""
+
+    @abc.abstractmethod
+    def purge(self, *, now: datetime, idle: timedelta) -> int:
+        """Delete expired and idle sessions; returns how many."""
+
+
 class UnitOfWork(abc.ABC):
     """One transaction over every store: ``with uow: ...; uow.commit()``. Leaving without commit rolls back."""
 
@@ -611,6 +710,8 @@ class UnitOfWork(abc.ABC):
     feedback: FeedbackStore
     periodic: PeriodicRuns
     analytics: AnalyticsQueries
+    users: UserStore
+    sessions: SessionStore
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -15,6 +15,8 @@ from fastapi.responses import StreamingResponse
 from api.deps import MAX_ROW_ID, PrincipalDep, RowId, ServiceDep
 from api.errors import COMMON_ERRORS, NOT_FOUND
 from api.schemas import AlertPublic, alert_public
+from triage.adapters.bootstrap import Service
+from triage.domain.access import Principal
 from triage.domain.alerts import AlertType, Severity
 from triage.kernel.clock import utc_now
 from triage.ports import AlertFilter
@@ -28,6 +30,8 @@ KEEPALIVE_SECONDS = 15.0
 #: A stream ends after this long; EventSource clients reconnect with Last-Event-ID and miss nothing. It keeps a
 #: server's graceful shutdown from waiting on streams that never end.
 STREAM_SECONDS = 300.0
+#: How often a stream re-checks that its caller may still listen (the console's session).
+RECHECK_SECONDS = 5.0
 
 
 @router.get("", response_model=list[AlertPublic])
@@ -74,6 +78,20 @@ async def stream(
 ) -> StreamingResponse:
     """Alerts as they happen: the caller's teams' alerts (all for admins), resumable."""
     start_after = after if after is not None else int(last_event_id) if last_event_id else None
+    return await alert_stream(request, service, principal, start_after)
+
+
+async def alert_stream(
+    request: Request,
+    service: Service,
+    principal: Principal,
+    start_after: int | None,
+    *,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
+) -> StreamingResponse:
+    """The SSE response of ``principal``'s alerts after ``start_after`` (``None``: from now on). The console's live
+    alerts use it too, with the session's principal; ``still_allowed`` (checked every few seconds) ends the stream
+    when the session does."""
     if start_after is None:  # a new subscriber starts from now, not from the whole history
         start_after = await run_in_threadpool(alerts.latest_alert_id, service.read, principal)
 
@@ -82,7 +100,12 @@ async def stream(
         idle = 0.0
         ends = asyncio.get_running_loop().time() + STREAM_SECONDS
         yield "retry: 2000\n\n"
+        checked = asyncio.get_running_loop().time()
         while not await request.is_disconnected() and asyncio.get_running_loop().time() < ends:
+            if still_allowed is not None and asyncio.get_running_loop().time() - checked >= RECHECK_SECONDS:
+                checked = asyncio.get_running_loop().time()
+                if not await still_allowed():
+                    return
             fresh = await run_in_threadpool(alerts.list_alerts, service.read, principal, AlertFilter(), after_id=last)
             for alert in fresh:
                 last = max(last, alert.id or 0)

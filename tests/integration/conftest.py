@@ -28,6 +28,10 @@ from triage.services.audit import SYSTEM
 from triage.services.keys import create_key
 
 REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("TRIAGE_TEST_CHROMIUM", "/usr/bin/chromium"))
+#: Headless, offline, no sandbox (containers), no GPU, no background downloads or updates.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
 POSTGRES_URL = os.environ.get("TRIAGE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -189,3 +193,23 @@ def live(database_url: str, tmp_path: Path, always_on_config: Path) -> Iterator[
     app = create_app(settings, pipeline_factory=fake_pipeline_factory, load_in_background=False, configure_logs=False)
     with LiveApi(app) as server:
         yield server, keys, settings
+
+
+def require_chromium() -> None:
+    """Skip without Debian's chromium on a developer's machine; in CI (``CI=true``) a missing browser fails."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; .ci/run does) "
+                    "or set TRIAGE_TEST_CHROMIUM; these tests never download a browser")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium, headless, driven by Playwright's sync API (``playwright install`` is never run)."""
+    require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

@@ -2,9 +2,10 @@
 
 Registers the shipped default sentiment and urgency models (trained on real public text, ``models/pretrained``) as
 champions where none exists, trains the category head on the bundled demo tickets (the demo organisation's own
-labelled history), builds the demo knowledge base, migrates the database and creates demo API keys (kept in
-``<home>/demo-keys.json``), then triages and routes a few demo tickets and prints what the service decided.
-``make run`` runs it, then ``triage serve``.
+labelled history), builds the demo knowledge base, migrates the database, creates demo API keys (kept in
+``<home>/demo-keys.json``) and demo console users with generated passwords (``<home>/demo-users.json``), then
+triages and routes a few demo tickets and prints what the service decided. ``make run`` runs it, then
+``triage serve``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from triage.services.assign import triage_and_route
 from triage.services.audit import SYSTEM
 from triage.services.keys import authenticate, create_key
 from triage.services.routing_board import RoutingBoard
+from triage.services.users import create_user, set_password, sign_in
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 #: Task -> label column of demo/tickets.csv, for the tasks trained on the demo tickets.
@@ -44,6 +47,14 @@ DEMO_LABELS = {"category": "category"}
 SHIPPED = {"sentiment": PRETRAINED_DIR / "sentiment", "urgency": PRETRAINED_DIR / "urgency"}
 #: The demo keys: role -> (teams, agent).
 DEMO_KEYS = {"intake": ([], None), "agent": ([], "wang.lei"), "manager": (["tech"], None), "admin": ([], None)}
+#: The demo console users: username -> (role, teams, agent). Passwords are generated and kept in demo-users.json.
+DEMO_USERS = {
+    "manager": (Role.MANAGER, ["tech", "billing", "care", "triage"], None),
+    "wang.lei": (Role.AGENT, [], "wang.lei"),
+    "anna.kurz": (Role.AGENT, [], "anna.kurz"),
+    "sarah.jones": (Role.AGENT, ["triage"], "sarah.jones"),
+    "admin": (Role.ADMIN, [], None),
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         _say(f"database {settings.resolved_database_url} migrated to schema {after}")
     keys = _demo_keys(settings)
     _say(f"demo API keys are in {settings.home / 'demo-keys.json'} ({', '.join(keys)})")
+    logins = _demo_users(settings)
+    _say(f"demo console users are in {settings.home / 'demo-users.json'} ({', '.join(logins)})")
 
     routing = load_routing_config(settings.routing_config_dir, taxonomy_file=settings.taxonomy_file)
     pipeline = build_pipeline(settings, encoder=encoder, taxonomy=routing.taxonomy)
@@ -169,3 +182,32 @@ def _demo_keys(settings: Settings) -> dict[str, str]:
     path.write_text(json.dumps(keys, indent=2))
     os.chmod(path, 0o600)
     return keys
+
+
+def _demo_users(settings: Settings) -> dict[str, dict[str, str]]:
+    """The demo console users with generated passwords, created once and kept (readable only by this user) so
+    `make run` can print the logins."""
+    path = settings.home / "demo-users.json"
+    service = build_service(settings)
+    try:
+        logins = json.loads(path.read_text()) if path.is_file() else {}
+        if set(logins) == set(DEMO_USERS) and all(
+            sign_in(service.start, name, login["password"], now=utc_now()).principal for name, login in logins.items()
+        ):
+            return logins
+        logins = {}
+        with service.read() as uow:
+            existing = {user.username for user in uow.users.all()}
+        for name, (role, teams, agent) in DEMO_USERS.items():
+            password = secrets.token_urlsafe(12)
+            if name in existing:
+                set_password(service.start, name, password, now=utc_now(), actor=SYSTEM)
+            else:
+                create_user(service.start, service.desk, username=name, password=password, role=role, teams=teams,
+                            agent_id=agent, now=utc_now(), actor=SYSTEM)  # fmt: skip
+            logins[name] = {"role": role.value, "password": password}
+    finally:
+        service.stop()
+    path.write_text(json.dumps(logins, indent=2))
+    os.chmod(path, 0o600)
+    return logins

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "worker": "run the background workers alone (scale-out)",
     "db": "database schema: upgrade, status",
     "keys": "API keys: create, list, revoke",
+    "users": "console users (web sign-in): create, list, set-password, disable",
     "webhooks": "webhooks: add, list, deliveries, redeliver, remove",
     "export-corrections": "write agents' corrections as a training file",
 }

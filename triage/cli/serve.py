@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     open_database(settings).dispose()  # refuse an unreachable or un-migrated database with a clear message
     url = f"http://{args.host}:{args.port}"
-    print(f"serving on {url} (API docs: {url}/docs); database {settings.resolved_database_url.split('@')[-1]}",
-          file=sys.stderr, flush=True)  # fmt: skip
+    print(f"serving on {url} (console: {url}/ ; API docs: {url}/docs); database "
+          f"{settings.resolved_database_url.split('@')[-1]}", file=sys.stderr, flush=True)  # fmt: skip
     if settings.smtp_port is not None:
         print(f"taking email for @{settings.smtp_domain} on {settings.smtp_host}:{settings.smtp_port} (SMTP)",
               file=sys.stderr, flush=True)  # fmt: skip
@@ -56,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo keys ({keys_file}):", file=sys.stderr)
         for role, key in json.loads(keys_file.read_text()).items():
             print(f"  {role:<8} {key}", file=sys.stderr)
+    users_file = settings.home / "demo-users.json"
+    if users_file.is_file():
+        print(f"demo console logins at {url}/login ({users_file}):", file=sys.stderr)
+        for username, login in json.loads(users_file.read_text()).items():
+            print(f"  {login['role']:<8} username {username:<12} password {login['password']}", file=sys.stderr)
     uvicorn.run(APP, factory=True, host=args.host, port=args.port, access_log=False, log_config=None,
                 timeout_graceful_shutdown=15)  # fmt: skip
     return 0

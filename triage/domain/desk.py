@@ -64,6 +64,11 @@ class RoutingConfig:
             "director": team.director if team else None,
         }
 
+    def warning_share(self) -> float:
+        """The share of an SLA target at which the first escalation warns (0.75 with the shipped ``sla.toml``)."""
+        shares = [r.at_fraction for r in self.escalation if r.metric != "acceptance" and 0 < r.at_fraction < 1]
+        return min(shares, default=0.75)
+
     def agent(self, agent_id: str) -> Agent | None:
         """The roster entry of ``agent_id``."""
         return next((a for a in self.agents if a.id == agent_id), None)

@@ -241,3 +241,42 @@ class SlaClock:
                 f"ticket {self.ticket_id}: event at {at.isoformat()} precedes the cycle's latest event "
                 f"({latest.isoformat()}); record SLA events in time order"
             )
+
+
+@dataclass(frozen=True)
+class SlaStanding:
+    """Where a ticket stands against its SLA right now, as an agent's queue shows it.
+
+    Attributes:
+        state: ``breached`` (a target of this cycle passed), ``warning`` (a running target is past ``warn_at`` of
+            its business time), ``paused`` (waiting on the customer), ``on_track``, or ``stopped`` (resolved).
+        due: The next deadline: the running metric due soonest (in the past when breached); ``None`` when paused
+            or stopped.
+        metric: The metric of ``due`` (``first_response`` or ``resolution``).
+        used: The largest share of a running target's business time already used (1.0 and more: breached).
+    """
+
+    state: str
+    due: datetime | None
+    metric: str | None
+    used: float
+
+
+def standing(clock: SlaClock, now: datetime, *, warn_at: float = 0.75) -> SlaStanding:
+    """The :class:`SlaStanding` of ``clock`` at ``now``; ``warn_at`` is the warning share (the first escalation)."""
+    if clock.resolved:
+        return SlaStanding("stopped", None, None, 0.0)
+    due, metric, used = None, None, 0.0
+    for name in ("first_response", "resolution"):
+        target = clock.target.for_metric(name)
+        if target is None or name in clock.cycle.stopped or target <= _ZERO:
+            continue
+        used = max(used, clock.elapsed(now, name) / target)
+        at = clock.due_at(name)
+        if at is not None and (due is None or at < due):
+            due, metric = at, name
+    if clock.breached(now):
+        return SlaStanding("breached", due, metric, used)
+    if clock.paused:
+        return SlaStanding("paused", None, None, used)
+    return SlaStanding("warning" if used >= warn_at else "on_track", due, metric, used)

@@ -27,7 +27,7 @@ from triage.services.sla import update_clock
 KB_INGEST_JOB = "kb_ingest"
 MESSAGE_SENTIMENT_JOB = "message_sentiment"
 KB_FEEDBACK_JOB = "kb_feedback"
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.\-]+)")
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.\-]+)")
 _WORKERS = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 _STATUS_FIELDS = ("status", "team", "assignee")
 
@@ -58,7 +58,7 @@ def _save(uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
 
 def mentions(text: str) -> tuple[str, ...]:
     """``@name`` mentions in a note, in order, without repeats."""
-    return tuple(dict.fromkeys(_MENTION.findall(text)))
+    return tuple(dict.fromkeys(MENTION.findall(text)))
 
 
 def change_status(

@@ -9,6 +9,7 @@ from datetime import datetime
 from triage.domain.access import Principal, scope_of
 from triage.domain.desk import RoutingConfig
 from triage.domain.escalation import EscalationEvent
+from triage.domain.sla import SlaStanding, standing
 from triage.domain.ticket import Ticket
 from triage.kernel.errors import InvalidRequest
 from triage.ports import AuditEntry, Message, StoredAttachment, TicketFilter, TicketPage, UnitOfWork
@@ -30,6 +31,7 @@ class SlaStatus:
     cycle: int
     calendar: str
     escalations: tuple[EscalationEvent, ...]
+    standing: SlaStanding
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def sla_status(uow: UnitOfWork, desk: RoutingConfig, ticket: Ticket, *, now: dat
         cycle=clock.cycle.number,
         calendar=clock.calendar.name,
         escalations=tuple(uow.sla.escalations(ticket.id)),
+        standing=standing(clock, now, warn_at=desk.warning_share()),
     )
 
 
@@ -95,3 +98,10 @@ def audit_trail(start: Callable[[], UnitOfWork], principal: Principal, number: s
     with start() as uow:
         visible_ticket(uow, principal, number)
         return uow.audit.entries(number)
+
+
+def my_votes(start: Callable[[], UnitOfWork], principal: Principal, number: str) -> dict[str, bool]:
+    """How the caller rated the suggestions of a ticket it may see: ``article id -> helpful``."""
+    with start() as uow:
+        visible_ticket(uow, principal, number)
+        return uow.feedback.votes(number, principal.label)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.adapters.sql import tables as t
@@ -32,7 +32,7 @@ from triage.domain.escalation import EscalationEvent
 from triage.domain.mail import Attachment
 from triage.domain.sla import SlaClock
 from triage.domain.ticket import Customer, Ticket
-from triage.kernel.errors import InvalidRequest, KeyTaken
+from triage.kernel.errors import Conflict, InvalidRequest, KeyTaken
 from triage.kernel.ids import ticket_number
 from triage.kernel.vocabulary import OPEN_STATUSES, MessageKind, Role, Tier
 from triage.ports import (
@@ -42,6 +42,7 @@ from triage.ports import (
     AttachmentStore,
     AuditEntry,
     AuditLog,
+    ConsoleSession,
     Correction,
     Delivery,
     FeedbackStore,
@@ -55,6 +56,7 @@ from triage.ports import (
     MessageLog,
     PeriodicRuns,
     PresenceStore,
+    SessionStore,
     SlaStore,
     StoredAttachment,
     StoredClock,
@@ -62,6 +64,8 @@ from triage.ports import (
     TicketFilter,
     TicketPage,
     TicketRepository,
+    UserRecord,
+    UserStore,
     VectorMemory,
     Webhook,
     WebhookStore,
@@ -149,15 +153,7 @@ class SqlTickets(TicketRepository):
     ) -> TicketPage:
         c = t.tickets.c
         query = select(t.tickets).order_by(c.id.desc()).limit(limit + 1)
-        if not scope.everything:
-            allowed = []
-            if scope.submitted_by is not None:
-                allowed.append(c.submitted_by == scope.submitted_by)
-            if scope.teams:
-                allowed.append(c.team.in_(sorted(scope.teams)))
-            if scope.assignee is not None:
-                allowed.append(c.assignee == scope.assignee)
-            query = query.where(or_(*allowed) if allowed else c.id < 0)
+        query = query.where(_in_scope(scope))
         for column, value in (("status", filters.status), ("team", filters.team), ("priority", filters.priority),
                               ("assignee", filters.assignee), ("triage_state", filters.triage_state)):  # fmt: skip
             if value is not None:
@@ -190,6 +186,38 @@ class SqlTickets(TicketRepository):
             .order_by(c.id)
         ).all()
         return [_ticket_from_row(r) for r in rows]
+
+    def open_by_due(self, scope: TicketScope, filters: TicketFilter, *, limit: int) -> list[Ticket]:
+        c, s = t.tickets.c, t.sla_clocks.c
+        # The next deadline: first response while it runs, else resolution (a stopped or paused metric is NULL).
+        due = case((and_(s.first_response_due.is_not(None),
+                         or_(s.resolution_due.is_(None), s.first_response_due < s.resolution_due)),
+                    s.first_response_due), else_=s.resolution_due)  # fmt: skip
+        query = (
+            select(t.tickets).select_from(t.tickets.outerjoin(t.sla_clocks, s.number == c.number))
+            .where(c.status.in_([status.value for status in OPEN_STATUSES]), _in_scope(scope))
+            .order_by(due.is_(None), due, c.id).limit(limit)
+        )  # fmt: skip
+        for column, value in (("status", filters.status), ("team", filters.team), ("priority", filters.priority),
+                              ("assignee", filters.assignee), ("triage_state", filters.triage_state)):  # fmt: skip
+            if value is not None:
+                query = query.where(getattr(c, column) == str(value))
+        return [_ticket_from_row(r) for r in self.connection.execute(query).all()]
+
+
+def _in_scope(scope: TicketScope) -> Any:
+    """The SQL condition of a principal's ticket scope."""
+    c = t.tickets.c
+    if scope.everything:
+        return true()
+    allowed = []
+    if scope.submitted_by is not None:
+        allowed.append(c.submitted_by == scope.submitted_by)
+    if scope.teams:
+        allowed.append(c.team.in_(sorted(scope.teams)))
+    if scope.assignee is not None:
+        allowed.append(c.assignee == scope.assignee)
+    return or_(*allowed) if allowed else false()
 
 
 def _encode_cursor(row_id: int) -> str:
@@ -340,6 +368,13 @@ class SqlSla(SlaStore):
             for r in rows
         ]  # fmt: skip
 
+    def clocks(self, numbers: list[str], calendars: Mapping[str, BusinessCalendar]) -> dict[str, SlaClock]:
+        if not numbers:
+            return {}
+        c = t.sla_clocks.c
+        rows = self.connection.execute(select(c.number, c.state).where(c.number.in_(numbers))).all()
+        return {r.number: clock_from_json(r.state, calendars) for r in rows}
+
 
 # --------------------------------------------------------------------------------------------------- thread, audit
 class SqlMessages(MessageLog):
@@ -435,6 +470,96 @@ class SqlKeys(KeyStore):
 def _key_from_row(row: Any) -> KeyRecord:
     return KeyRecord(id=row.id, name=row.name, role=Role(row.role), teams=frozenset(row.teams), agent_id=row.agent_id,
                      created_at=row.created_at, revoked_at=row.revoked_at)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------- console users
+def _user_from_row(row: Any) -> UserRecord:
+    return UserRecord(id=row.id, username=row.username, role=Role(row.role), teams=frozenset(row.teams),
+                      agent_id=row.agent_id, created_at=row.created_at, disabled_at=row.disabled_at,
+                      failed_logins=int(row.failed_logins or 0), locked_until=row.locked_until)  # fmt: skip
+
+
+class SqlUsers(UserStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, user: UserRecord, password_hash: str) -> None:
+        values = {"id": user.id, "username": user.username, "password_hash": password_hash, "role": user.role.value,
+                  "teams": sorted(user.teams), "agent_id": user.agent_id, "created_at": user.created_at}  # fmt: skip
+        if not insert_ignoring_conflicts(self.connection, t.users, values):
+            raise Conflict(f"the username {user.username!r} is taken")
+
+    def by_username(self, username: str) -> tuple[UserRecord, str] | None:
+        row = self.connection.execute(select(t.users).where(t.users.c.username == username)).first()
+        return (_user_from_row(row), row.password_hash) if row else None
+
+    def get(self, user_id: str) -> UserRecord | None:
+        row = self.connection.execute(select(t.users).where(t.users.c.id == user_id)).first()
+        return _user_from_row(row) if row else None
+
+    def all(self) -> list[UserRecord]:
+        return [_user_from_row(r) for r in self.connection.execute(select(t.users).order_by(t.users.c.username)).all()]
+
+    def set_password(self, user_id: str, password_hash: str) -> None:
+        self.connection.execute(update(t.users).where(t.users.c.id == user_id).values(
+            password_hash=password_hash, failed_logins=0, locked_until=None))  # fmt: skip
+
+    def disable(self, user_id: str, *, at: datetime) -> bool:
+        u = t.users.c
+        return self.connection.execute(
+            update(t.users).where(u.id == user_id, u.disabled_at.is_(None)).values(disabled_at=at)
+        ).rowcount == 1
+
+    def login_failed(self, user_id: str, *, locked_until: datetime | None) -> int:
+        u = t.users.c
+        values: dict[str, Any] = {"failed_logins": u.failed_logins + 1}
+        if locked_until is not None:
+            values["locked_until"] = locked_until
+        return int(self.connection.execute(
+            update(t.users).where(u.id == user_id).values(**values).returning(u.failed_logins)
+        ).scalar_one())  # fmt: skip
+
+    def login_succeeded(self, user_id: str) -> None:
+        self.connection.execute(update(t.users).where(t.users.c.id == user_id).values(failed_logins=0,
+                                                                                       locked_until=None))  # fmt: skip
+
+
+def _session_from_row(row: Any) -> ConsoleSession:
+    return ConsoleSession(token_hash=row.token_hash, user_id=row.user_id, csrf_token=row.csrf_token,
+                          time_zone=row.time_zone, created_at=row.created_at, expires_at=row.expires_at,
+                          last_seen_at=row.last_seen_at)  # fmt: skip
+
+
+class SqlSessions(SessionStore):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, session: ConsoleSession) -> None:
+        self.connection.execute(insert(t.console_sessions).values(
+            token_hash=session.token_hash, user_id=session.user_id, csrf_token=session.csrf_token,
+            time_zone=session.time_zone, created_at=session.created_at, expires_at=session.expires_at,
+            last_seen_at=session.last_seen_at))  # fmt: skip
+
+    def get(self, token_hash: str) -> ConsoleSession | None:
+        s = t.console_sessions.c
+        row = self.connection.execute(select(t.console_sessions).where(s.token_hash == token_hash)).first()
+        return _session_from_row(row) if row else None
+
+    def touch(self, token_hash: str, *, at: datetime) -> None:
+        s = t.console_sessions.c
+        self.connection.execute(update(t.console_sessions).where(s.token_hash == token_hash).values(last_seen_at=at))
+
+    def delete(self, token_hash: str) -> None:
+        self.connection.execute(delete(t.console_sessions).where(t.console_sessions.c.token_hash == token_hash))
+
+    def delete_for_user(self, user_id: str) -> int:
+        return self.connection.execute(delete(t.console_sessions).where(t.console_sessions.c.user_id == user_id)).rowcount
+
+    def purge(self, *, now: datetime, idle: timedelta) -> int:
+        s = t.console_sessions.c
+        return self.connection.execute(
+            delete(t.console_sessions).where(or_(s.expires_at <= now, s.last_seen_at <= now - idle))
+        ).rowcount
 
 
 # --------------------------------------------------------------------------------------------------- agents
@@ -714,6 +839,11 @@ class SqlFeedback(FeedbackStore):
             return True
         return insert_ignoring_conflicts(self.connection, t.suggestion_feedback, {
             "number": number, "article_id": article_id, "helpful": helpful, "actor": actor, "created_at": at})  # fmt: skip
+
+    def votes(self, number: str, actor: str) -> dict[str, bool]:
+        f = t.suggestion_feedback.c
+        rows = self.connection.execute(select(f.article_id, f.helpful).where(f.number == number, f.actor == actor)).all()
+        return {r.article_id: bool(r.helpful) for r in rows}
 
     def unapplied_votes(self, number: str) -> list[tuple[str, bool]]:
         f = t.suggestion_feedback.c

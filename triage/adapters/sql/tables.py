@@ -334,3 +334,30 @@ periodic_runs = Table(
     Column("name", String(64), primary_key=True),
     Column("last_run_at", UtcDateTime, nullable=False),
 )
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),  # stored lower-case
+    Column("password_hash", String(255), nullable=False),  # Argon2id, in the PHC string format
+    Column("role", String(16), nullable=False),
+    Column("teams", JSON, nullable=False),
+    Column("agent_id", String(100)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random token
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+)

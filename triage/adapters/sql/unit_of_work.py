@@ -17,8 +17,10 @@ from triage.adapters.sql.stores import (
     SqlLeases,
     SqlMessages,
     SqlPeriodic,
+    SqlSessions,
     SqlSla,
     SqlTickets,
+    SqlUsers,
     SqlVectors,
     SqlWebhooks,
 )
@@ -61,6 +63,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.feedback = SqlFeedback(connection)
         self.periodic = SqlPeriodic(connection)
         self.analytics = SqlAnalytics(connection)
+        self.users = SqlUsers(connection)
+        self.sessions = SqlSessions(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:
