@@ -4,7 +4,10 @@
 * ``triage``: the serving engine per encoder backend and runtime (``--json``: one JSON object, the README's table);
 * ``encoders``: MiniLM alone per runtime, threads, batch size and length cap, and its agreement with torch;
 * ``kb``: knowledge-base index build, search latency and freshness;
-* ``classify``: batch ``triage classify`` rows/s, single process and on a local Dask cluster of 1 and 2 workers.
+* ``classify``: batch ``triage classify`` rows/s, single process and on a local Dask cluster of 1 and 2 workers;
+* ``service``: ``triage serve`` under a 200-ticket burst (SQLite, and PostgreSQL when ``TRIAGE_BENCH_POSTGRES_URL`` is
+  set), micro-batched against per-request triage, and an angry ticket's alert latency (SSE and webhook);
+* ``console``: the web console's page render times with 2,000 tickets.
 
 ``python -m bench NAME --help`` lists each one's options.
 """
@@ -22,6 +25,8 @@ BENCHMARKS = {
     "encoders": "bench.bench_encoders",
     "kb": "bench.bench_kb",
     "classify": "bench.bench_classify",
+    "service": "bench.bench_service",
+    "console": "bench.bench_console",
 }
 
 

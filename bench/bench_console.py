@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import sys
 import tempfile
 import time
 import uuid
@@ -118,11 +119,11 @@ def run(backend: str, url: str, tickets: int, folder: Path) -> list[tuple[str, i
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     configure_offline_environment()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, nargs="+", default=[2000])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = []
     for tickets in args.tickets:
         with tempfile.TemporaryDirectory() as tmp:
@@ -145,7 +146,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for backend, tickets, label, p50, p99 in rows:
         print(f"| {backend} | {tickets} | {label} | {p50:.1f} | {p99:.1f} |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -233,11 +234,11 @@ def alert_latency(folder: Path, models: dict[str, str], tickets: int = 50) -> di
         drop()  # type: ignore[operator]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoder", default="minilm+use", help="encoder backend of the served models")
     parser.add_argument("--skip", default="", help="comma-separated: burst,sustained,alerts")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     configure_offline_environment()
     RESULTS.mkdir(parents=True, exist_ok=True)
     models_dir = RESULTS / "models" / args.encoder.replace("+", "-")
@@ -278,7 +279,8 @@ def main() -> None:
         print(f"\nmicro-batching speed-up: {report['speed_up']}x ({batched['tickets_per_s']} vs {naive['tickets_per_s']} "
               f"tickets/s end to end, {CLIENTS} clients, {SUSTAINED} tickets)")
     print(f"encoder {args.encoder}, {os.cpu_count()} cores; JSON in {RESULTS / 'service.json'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

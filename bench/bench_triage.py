@@ -39,7 +39,6 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 TICKETS = REPO / "demo" / "tickets.csv"
-ARTICLES = REPO / "demo" / "kb"
 BATCH_SIZES = (1, 8, 32)
 N_TICKETS = 128
 N_LATENCY = 200
@@ -110,21 +109,9 @@ def _encoder(backend: Backend, settings):  # noqa: ANN001, ANN202
 
 def prepare(backend: Backend, folder: Path, cache: Path) -> None:
     """Train the three heads for ``backend`` on the demo tickets and save them with a KB (not timed)."""
-    from kb_index.documents import load_articles
-    from kb_index.knowledge_base import KnowledgeBase
-    from models.encoder import MemoizedEncoder
-    from models.loading import save_artifact
-    from training.data import load_labelled
-    from training.train import fit_artifact, load_training_config
+    from bench.harness import prepare_models  # deferred: measure() times a fresh process's imports
 
-    encoder = MemoizedEncoder(_encoder(backend, _settings(backend, folder, cache)), max_size=10_000)
-    for task in ("category", "urgency", "sentiment"):
-        data = load_labelled(TICKETS, text_col="subject,body", label_col=task)
-        params = {k: v for k, v in load_training_config(task).items() if not isinstance(v, dict)}
-        artifact = fit_artifact(task=task, train=data, encoder=encoder, params=params, progress=False)
-        save_artifact(artifact, folder / task)
-    if ARTICLES.exists():
-        KnowledgeBase.build(load_articles(ARTICLES), encoder).save(folder / "kb")
+    prepare_models(folder, encoder_name=backend.encoder, encoder=_encoder(backend, _settings(backend, folder, cache)))
 
 
 def measure(backend: Backend, folder: Path, cache: Path) -> dict[str, object]:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from kb_index.documents import load_articles
 from kb_index.knowledge_base import KnowledgeBase
-from models.encoder import MemoizedEncoder, load_encoder
+from models.encoder import MemoizedEncoder, SentenceEncoder, load_encoder
 from models.loading import save_artifact
 from training.data import load_labelled
 from training.train import fit_artifact, load_training_config
@@ -136,9 +136,16 @@ def demo_texts() -> list[str]:
     return list(dict.fromkeys(f"{r['subject']}\n{r['body']}" for r in rows))
 
 
-
-def prepare_models(folder: Path, *, encoder_name: str, sample: float = 1.0) -> dict[str, str]:
+def prepare_models(
+    folder: Path, *, encoder_name: str, sample: float = 1.0, encoder: SentenceEncoder | None = None
+) -> dict[str, str]:
     """Train the three heads on the demo tickets and build the demo KB, as folders a server can load.
+
+    Args:
+        folder: Where the heads and the KB are saved.
+        encoder_name: The encoder backend the server will load.
+        sample: Share of the demo tickets to train on (tests train on half).
+        encoder: That backend, already loaded (on another runtime or layout); loaded by name otherwise.
 
     Returns:
         The settings that point a service at them (``category_model`` ... ``kb_dir``, ``encoder``).
@@ -149,7 +156,7 @@ def prepare_models(folder: Path, *, encoder_name: str, sample: float = 1.0) -> d
         frame = pd.read_csv(tickets, dtype=str, keep_default_na=False).sample(frac=sample, random_state=1)
         tickets = folder / "tickets.csv"
         frame.to_csv(tickets, index=False)
-    encoder = MemoizedEncoder(load_encoder(encoder_name), max_size=20_000)
+    encoder = MemoizedEncoder(encoder or load_encoder(encoder_name), max_size=20_000)
     settings: dict[str, str] = {"encoder": encoder_name}
     for task in ("category", "urgency", "sentiment"):
         data = load_labelled(tickets, text_col="subject,body", label_col=task)
