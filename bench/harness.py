@@ -114,15 +114,6 @@ class ServerProcess:
         self.stop()
 
 
-def create_keys(env: Mapping[str, str], *roles: str) -> dict[str, str]:
-    """One new key per role (agent keys for wang.lei, manager keys for tech), via ``triage keys create``."""
-    keys = {}
-    for role in roles:
-        extra = {"agent": ["--agent", "wang.lei"], "manager": ["--team", "tech"]}.get(role, [])
-        keys[role] = run_cli("keys", "create", "--role", role, "--name", f"bench-{role}", *extra, env=env).strip().splitlines()[-1]
-    return keys
-
-
 def ticket_payload(i: int, text: str, *, tier: str = "standard") -> dict[str, object]:
     subject, _, body = text.partition("\n")
     return {"subject": subject[:200], "body": f"{body} (ref {i})", "customer": {"id": f"C-{i % 97}", "tier": tier},

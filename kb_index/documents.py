@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -203,8 +203,3 @@ def _tags(value: object) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
         return tuple(str(v).strip() for v in value if str(v).strip())
     return tuple(t.strip() for t in re.split(r"[;,]", str(value)) if t.strip())
-
-
-def with_id(article: Article, new_id: str) -> Article:
-    """A copy of ``article`` under another id."""
-    return replace(article, id=new_id)

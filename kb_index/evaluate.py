@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from triage.kernel.errors import InvalidDataset
@@ -86,7 +86,3 @@ def best_threshold(scores: Sequence[float], labels: Sequence[int]) -> float:
     """The threshold (on a 0.01 grid) with the best F1 of the duplicate flag."""
     grid = [i / 100 for i in range(0, 101)]
     return max(grid, key=lambda t: (duplicate_metrics(scores, labels, t)["f1"], t))
-
-
-def as_rankings(results: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    return [list(v) for v in results.values()]

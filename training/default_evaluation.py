@@ -153,17 +153,6 @@ def banking77_taxonomy(labels: list[str]) -> Taxonomy:
     )  # fmt: skip
 
 
-def write_banking77_taxonomy(path: Path, data: Path) -> Path:
-    """The generated Banking77 taxonomy as a ``taxonomy.toml`` (for ``triage evaluate --zero-shot``)."""
-    lines = ['unmapped = "queue"', 'triage_queue = "triage"', ""]
-    for label in sorted(corpora.banking77(data, "test")["label"].unique()):
-        words = label.replace("_", " ")
-        lines += [f'[categories."{label}"]', 'team = "support"', 'skill = "banking"', f'name = {{ en = "{words}" }}',
-                  f'description = {{ en = "{words.capitalize()}" }}', ""]  # fmt: skip
-    path.write_text("\n".join(lines))
-    return path
-
-
 def zero_shot_banking77(data: Path, encoder: SentenceEncoder) -> dict[str, Any]:
     """Zero-shot Banking77: label names as descriptions, no training rows, the default abstain threshold."""
     test = corpora.banking77(data, "test")

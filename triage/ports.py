@@ -277,10 +277,6 @@ class JobQueue(abc.ABC):
     def depth(self, kind: str, *, now: datetime) -> tuple[int, float]:
         """Queued jobs of ``kind`` and the age in seconds of the oldest."""
 
-    @abc.abstractmethod
-    def has_pending(self, kind: str, number: str) -> bool:
-        """Whether a job of ``kind`` for ``number`` is still queued or running."""
-
 
 class SlaStore(abc.ABC):
     """SLA clocks and the escalations they fired."""

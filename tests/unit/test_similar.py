@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ import pytest
 from models.encoder import ConcatEncoder, LanguageGatedEncoder
 from tests.fakes import FakeEncoder
 from triage.domain.ticket import Customer, Ticket
-from triage.engine.similar import IncidentDetector, SimilarTicketFinder, embed_tickets
+from triage.engine.similar import SimilarTicketFinder, embed_tickets
+from triage.services.processing import SimilarityMemory
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -22,7 +24,7 @@ def test_same_customer_asking_again_is_a_linked_repeat_contact() -> None:
     finder.add(_ticket("T1", "alice"), "VPN drops every hour on my laptop")
     finder.add(_ticket("T2", "bob"), "refund for order 1234 not received")
     report = finder.find("VPN drops every hour on my laptop again", customer_id="alice", at=NOW + timedelta(hours=1))
-    assert report.is_repeat_contact and report.repeat_of == "T1"
+    assert report.repeat_of == "T1"
     assert report.similar[0].ticket_id == "T1" and report.similar[0].duplicate
     other = finder.find("VPN drops every hour on my laptop again", customer_id="carol", at=NOW + timedelta(hours=1))
     assert other.repeat_of is None and other.similar[0].ticket_id == "T1"
@@ -46,29 +48,6 @@ def test_similarities_are_sorted_and_the_ticket_itself_can_be_excluded() -> None
     assert "T0" not in [h.ticket_id for h in report.similar] and scores == sorted(scores, reverse=True)
 
 
-def test_incident_fires_once_for_a_burst_from_distinct_customers() -> None:
-    detector = IncidentDetector(FakeEncoder(), min_customers=3, window=timedelta(minutes=30), threshold=0.8)
-    text = "checkout page returns error 502"
-    events = [
-        detector.observe(_ticket("T1", "a", 0), text),
-        detector.observe(_ticket("T2", "a", 1), text),  # same customer twice does not count twice
-        detector.observe(_ticket("T3", "b", 2), text),
-        detector.observe(_ticket("T4", "c", 3), text),
-        detector.observe(_ticket("T5", "d", 4), text),
-        detector.observe(_ticket("X1", "e", 5), "how do I change my invoice address"),
-    ]
-    fired = [e for e in events if e is not None]
-    assert len(fired) == 1 and events[3] is fired[0]
-    assert set(fired[0].ticket_ids) == {"T1", "T2", "T3", "T4"} and fired[0].customer_ids == ("a", "b", "c")
-    assert detector.cluster_of("T5") == fired[0].incident_id and detector.cluster_of("X1") is None
-
-
-def test_no_incident_when_the_tickets_are_spread_beyond_the_window() -> None:
-    detector = IncidentDetector(FakeEncoder(), min_customers=3, window=timedelta(minutes=10), threshold=0.8)
-    events = [detector.observe(_ticket(f"T{i}", f"c{i}", 20 * i), "email sync fails") for i in range(5)]
-    assert events == [None] * 5
-
-
 def test_chinese_ticket_embeddings_stay_unit_norm() -> None:
     vectors = embed_tickets(FakeEncoder(), ["花呗怎么还款", "VPN down"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
@@ -83,3 +62,19 @@ def test_chinese_tickets_compare_on_the_encoder_that_reads_chinese_only() -> Non
     assert not vectors[:2, :16].any() and vectors[2, :16].any()
     expected = bilingual.encode(texts[:2])
     assert vectors[0] @ vectors[1] == pytest.approx(float(expected[0] @ expected[1]), abs=1e-5)
+
+
+def test_the_workers_similarity_memory_forgets_tickets_older_than_its_window() -> None:
+    class NoNewVectors:  # the unit of work's vector store, with nothing new stored by other processes
+        def since(self, *args: object, **kwargs: object) -> list[object]:
+            return []
+
+    finder = SimilarTicketFinder(FakeEncoder(), recent=timedelta(days=14), similar_threshold=0.3)
+    memory = SimilarityMemory(finder, encoder_id=finder.encoder.id, window=timedelta(days=14))
+    vector = embed_tickets(FakeEncoder(), ["printer jam tray two"])[0]
+    memory.remember("OLD", "a", NOW - timedelta(days=15), vector)
+    memory.remember("NEW", "b", NOW - timedelta(days=1), vector)
+    memory.refresh(SimpleNamespace(vectors=NoNewVectors()), now=NOW)  # type: ignore[arg-type]
+    assert len(finder) == 1
+    report = memory.find(_ticket("T9", "c"), vector, now=NOW)
+    assert [hit.ticket_id for hit in report.similar] == ["NEW"]

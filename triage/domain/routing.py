@@ -72,9 +72,6 @@ class Assignment:
     def queued(self) -> bool:
         return self.agent_id is None
 
-    def explain(self) -> str:
-        return ", ".join(self.reasons)
-
 
 class Strategy(enum.StrEnum):
     """Routing strategies. ``round_robin`` is the naive baseline the simulator compares against."""

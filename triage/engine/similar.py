@@ -1,21 +1,17 @@
-"""Similar tickets, repeat contacts and possible incidents.
+"""Similar tickets and repeat contacts.
 
-* :class:`SimilarTicketFinder` keeps an in-memory exact index of recent tickets (their id, customer,
-  creation time, status and embedding) and answers "which open or recent tickets look like this one?".
-  The same customer asking again about the same problem is a *repeat contact*, linked to the
-  earlier ticket.
-* :class:`IncidentDetector` watches the stream: when at least ``min_customers`` distinct customers
-  send mutually similar tickets within ``window``, it raises one :class:`IncidentEvent` for the
-  cluster. Later tickets that join the cluster are attached to it without firing again.
-
-Both take embeddings from the shared (memoised) encoder, so a ticket is encoded once per request.
+:class:`SimilarTicketFinder` keeps an in-memory exact index of recent tickets (their id, customer, creation time,
+status and embedding) and answers "which open or recent tickets look like this one?". The same customer asking
+again about the same problem is a *repeat contact*, linked to the earlier ticket. It takes embeddings from the
+shared (memoised) encoder, so a ticket is encoded once per request. (Incidents, similar tickets from several
+customers in a short window, are found over the stored tickets: :mod:`triage.services.processing`.)
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -23,7 +19,6 @@ import numpy as np
 from models.encoder import SentenceEncoder, unit_rows
 from triage.domain.ticket import Ticket
 from triage.kernel.clock import utc_now
-from triage.kernel.vocabulary import TicketStatus
 
 #: Cosine at or above which two tickets are flagged as duplicates / the same problem. Chosen on
 #: ATEC train for the USE encoder (docs/knowledge_base.md); recalibrate for another encoder.
@@ -65,10 +60,6 @@ class SimilarityReport:
 
     similar: tuple[SimilarTicket, ...]
     repeat_of: str | None
-
-    @property
-    def is_repeat_contact(self) -> bool:
-        return self.repeat_of is not None
 
 
 class SimilarTicketFinder:
@@ -117,11 +108,6 @@ class SimilarTicketFinder:
                 self._row[ticket.id] = len(self._matrix)
                 self._matrix = np.vstack([self._matrix, vector[None, :]])
             self._tickets[ticket.id] = ticket
-
-    def set_status(self, ticket_id: str, status: TicketStatus) -> None:
-        """Update a ticket's status (e.g. to ``resolved``)."""
-        with self._lock:
-            self._tickets[ticket_id] = replace(self._tickets[ticket_id], status=status)
 
     def prune(self, now: datetime) -> int:
         """Forget closed tickets older than ``recent``; returns how many were dropped."""
@@ -180,78 +166,3 @@ class SimilarTicketFinder:
             None,
         )
         return SimilarityReport(tuple(hits[:k]), repeat)
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentEvent:
-    """A possible incident: similar tickets from several customers in a short window."""
-
-    incident_id: str
-    ticket_ids: tuple[str, ...]
-    customer_ids: tuple[str, ...]
-    first_at: datetime
-    last_at: datetime
-
-
-class IncidentDetector:
-    """Raises one :class:`IncidentEvent` per burst of similar tickets from distinct customers.
-
-    A new ticket's neighbours are the tickets of the last ``window`` with cosine at least
-    ``threshold``. If a neighbour already belongs to a fired cluster, the ticket joins it silently.
-    Otherwise, once the ticket and its neighbours span ``min_customers`` distinct customers, a new
-    cluster is formed and its event is returned, exactly once.
-
-    Example:
-        >>> detector = IncidentDetector(encoder, min_customers=3)
-        >>> events = [detector.observe(t, text) for t, text in stream]
-    """
-
-    def __init__(
-        self,
-        encoder: SentenceEncoder,
-        *,
-        min_customers: int = 3,
-        window: timedelta = timedelta(minutes=30),
-        threshold: float = DEFAULT_DUPLICATE_THRESHOLD,
-    ) -> None:
-        self.encoder = encoder
-        self.min_customers = min_customers
-        self.window = window
-        self.threshold = threshold
-        self._recent: list[tuple[Ticket, np.ndarray]] = []
-        self._cluster_of: dict[str, str] = {}
-        self._clusters: dict[str, list[Ticket]] = {}
-        self._lock = threading.Lock()
-
-    def cluster_of(self, ticket_id: str) -> str | None:
-        """The incident a ticket was attached to, if any."""
-        return self._cluster_of.get(ticket_id)
-
-    def observe(self, ticket: Ticket, text: str, *, vector: np.ndarray | None = None) -> IncidentEvent | None:
-        """Feed one new ticket; returns an event only when this ticket completes a new cluster."""
-        vector = embed_tickets(self.encoder, [text])[0] if vector is None else np.asarray(vector, dtype=np.float32)
-        with self._lock:
-            horizon = _created(ticket) - self.window
-            self._recent = [(t, v) for t, v in self._recent if _created(t) >= horizon]
-            neighbours = [t for t, v in self._recent if float(v @ vector) >= self.threshold]
-            self._recent.append((ticket, vector))
-            fired = next((self._cluster_of[t.id] for t in neighbours if t.id in self._cluster_of), None)
-            if fired is not None:
-                self._cluster_of[ticket.id] = fired
-                self._clusters[fired].append(ticket)
-                return None
-            members = [*neighbours, ticket]
-            customers = {t.customer.id or t.id for t in members}
-            if len(customers) < self.min_customers:
-                return None
-            incident_id = f"incident-{ticket.id}"
-            self._clusters[incident_id] = members
-            for member in members:
-                self._cluster_of[member.id] = incident_id
-            return IncidentEvent(
-                incident_id=incident_id,
-                ticket_ids=tuple(t.id for t in members),
-                customer_ids=tuple(sorted(customers)),
-                first_at=min(_created(t) for t in members),
-                last_at=_created(ticket),
-            )

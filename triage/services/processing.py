@@ -77,8 +77,8 @@ class WorkerSettings:
 class SimilarityMemory:
     """Recent tickets' embeddings, shared through the database so every process sees every ticket.
 
-    Before each batch the memory loads what other processes stored since it last looked; after a batch commits,
-    its own tickets are added locally.
+    Before each batch the memory loads what other processes stored since it last looked and forgets tickets older
+    than ``window``; after a batch commits, its own tickets are added locally.
     """
 
     def __init__(self, finder: SimilarTicketFinder, *, encoder_id: str, window: timedelta) -> None:
@@ -93,6 +93,7 @@ class SimilarityMemory:
             for stored in uow.vectors.since(self._last_row, not_before=now - self.window, encoder_id=self.encoder_id):
                 self.remember(stored.number, stored.customer_id, stored.created_at, stored.vector)
                 self._last_row = max(self._last_row, stored.row_id)
+            self.finder.prune(now)  # a long-running worker holds the window's tickets, not every ticket it saw
 
     def remember(self, number: str, customer_id: str, created_at: datetime, vector: bytes | np.ndarray) -> None:
         array = np.frombuffer(vector, dtype=np.float32) if isinstance(vector, bytes) else vector
@@ -144,8 +145,8 @@ class TriageProcessor:
         encoder = holder.current.encoder
         if encoder is None:
             raise ModelNotReady("the serving pipeline has no shared encoder; build it with build_pipeline")
-        self.memory = SimilarityMemory(SimilarTicketFinder(encoder), encoder_id=encoder.id,
-                                       window=settings.similar_window)  # fmt: skip
+        self.memory = SimilarityMemory(SimilarTicketFinder(encoder, recent=settings.similar_window),
+                                       encoder_id=encoder.id, window=settings.similar_window)  # fmt: skip
 
     def run_once(self, *, limit: int | None = None) -> int:
         """Claim and triage one batch; returns how many jobs it took (0 when the queue is empty)."""

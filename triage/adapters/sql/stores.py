@@ -313,11 +313,6 @@ class SqlJobs(JobQueue):
         oldest = t.UtcDateTime().process_result_value(row[1], self.connection.dialect) if row[1] else None
         return int(row[0]), (now - oldest).total_seconds() if oldest else 0.0
 
-    def has_pending(self, kind: str, number: str) -> bool:
-        c = t.jobs.c
-        query = select(c.id).where(c.kind == kind, c.number == number, c.state.in_(["queued", "running"])).limit(1)
-        return self.connection.execute(query).first() is not None
-
 
 # --------------------------------------------------------------------------------------------------- SLA
 class SqlSla(SlaStore):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine
 
 from triage.adapters.sql.analytics import SqlAnalytics
 from triage.adapters.sql.stores import (
@@ -83,8 +83,3 @@ class SqlUnitOfWork(UnitOfWork):
     def rollback(self) -> None:
         if self.connection is not None and self.connection.in_transaction():
             self.connection.rollback()
-
-
-def table_names(engine: Engine) -> set[str]:
-    """Tables present in the database (for readiness and migration checks)."""
-    return set(inspect(engine).get_table_names())
