@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +17,8 @@ from triage.domain.routing import RoutingPolicy
 from triage.domain.sla import SlaClock, SlaPolicy, SlaTarget
 from triage.domain.taxonomy import Taxonomy
 from triage.domain.ticket import Ticket
-from triage.kernel.vocabulary import Priority
+from triage.kernel.errors import InvalidRequest
+from triage.kernel.vocabulary import Priority, Role
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,32 @@ class RoutingConfig:
     def taxonomy(self) -> Taxonomy:
         """The category taxonomy routing follows."""
         return self.policy.taxonomy
+
+    def scope_teams(self, role: Role, teams: Iterable[str], agent_id: str | None, *, holder: str) -> frozenset[str]:
+        """The teams an API key or console user of ``role`` acts for: the given ones, plus an agent's own team.
+
+        Args:
+            holder: What is being created (``key``, ``user``), for the error messages.
+
+        Raises:
+            InvalidRequest: an unknown team or agent, an agent without a roster id, a roster id on another role,
+                a manager without teams.
+        """
+        team_set = frozenset(teams)
+        unknown = sorted(team_set - set(self.teams))
+        if unknown:
+            raise InvalidRequest(f"unknown team(s) {', '.join(unknown)}; known: {', '.join(self.teams)}")
+        if role is Role.AGENT:
+            agent = self.agent(agent_id) if agent_id else None
+            if agent is None:
+                known = ", ".join(a.id for a in self.agents)
+                raise InvalidRequest(f"an agent {holder} needs --agent with a roster id (got {agent_id!r}); known: {known}")
+            return team_set | {agent.team}
+        if agent_id is not None:
+            raise InvalidRequest(f"only agent {holder}s name a roster agent; a {role.value} {holder} cannot")
+        if role is Role.MANAGER and not team_set:
+            raise InvalidRequest(f"a manager {holder} needs --team (the team or teams it manages)")
+        return team_set
 
     def calendar_for(self, target: SlaTarget) -> BusinessCalendar:
         """The business calendar a target is counted on."""

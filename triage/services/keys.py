@@ -13,7 +13,7 @@ from datetime import datetime
 
 from triage.domain.access import Principal, require_role
 from triage.domain.desk import RoutingConfig
-from triage.kernel.errors import InvalidTicket, NotFound
+from triage.kernel.errors import NotFound
 from triage.kernel.vocabulary import Role
 from triage.ports import KeyRecord, UnitOfWork
 from triage.services.audit import record
@@ -39,28 +39,15 @@ def create_key(
 ) -> tuple[str, KeyRecord]:
     """Create a key; returns the key itself (shown once, never stored) and its record.
 
-    An agent key names a roster agent (its team comes from the roster unless given); a manager key names the
+    An agent key names a roster agent (it acts for its roster team, and any team given); a manager key names the
     teams it manages.
 
     Raises:
-        InvalidTicket: an unknown team or agent, a manager without teams, an agent key without an agent.
+        InvalidRequest: an unknown team or agent, a manager without teams, an agent key without an agent.
     """
     if isinstance(actor, Principal):
         require_role(actor, Role.ADMIN, action="create keys")
-    team_set = frozenset(teams)
-    unknown = sorted(team_set - set(desk.teams))
-    if unknown:
-        raise InvalidTicket(f"unknown team(s) {', '.join(unknown)}; known: {', '.join(desk.teams)}")
-    if role is Role.AGENT:
-        agent = desk.agent(agent_id) if agent_id else None
-        if agent is None:
-            known = ", ".join(a.id for a in desk.agents)
-            raise InvalidTicket(f"an agent key needs --agent with a roster id (got {agent_id!r}); known: {known}")
-        team_set = team_set or frozenset({agent.team})
-    elif agent_id is not None:
-        raise InvalidTicket(f"only agent keys name an agent; {role.value} keys cannot")
-    if role is Role.MANAGER and not team_set:
-        raise InvalidTicket("a manager key needs --team (the team or teams it manages)")
+    team_set = desk.scope_teams(role, teams, agent_id, holder="key")
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     created = KeyRecord(id=key_id, name=name or f"{role.value} key", role=role, teams=team_set, agent_id=agent_id,

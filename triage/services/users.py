@@ -97,20 +97,7 @@ def create_user(
     if role not in CONSOLE_ROLES:
         raise InvalidRequest(f"console users are agents, managers or admins, not {role.value}")
     check_password(password)
-    team_set = frozenset(teams)
-    unknown = sorted(team_set - set(desk.teams))
-    if unknown:
-        raise InvalidRequest(f"unknown team(s) {', '.join(unknown)}; known: {', '.join(desk.teams)}")
-    if role is Role.AGENT:
-        agent = desk.agent(agent_id) if agent_id else None
-        if agent is None:
-            known = ", ".join(a.id for a in desk.agents)
-            raise InvalidRequest(f"an agent needs --agent with a roster id (got {agent_id!r}); known: {known}")
-        team_set = team_set | {agent.team}
-    elif agent_id is not None:
-        raise InvalidRequest(f"only agents name a roster agent; {role.value} users cannot")
-    if role is Role.MANAGER and not team_set:
-        raise InvalidRequest("a manager needs --team (the team or teams they manage)")
+    team_set = desk.scope_teams(role, teams, agent_id, holder="user")
     user = UserRecord(id=f"u_{secrets.token_hex(6)}", username=name, role=role, teams=team_set, agent_id=agent_id,
                       created_at=now)  # fmt: skip
     password_hash = _hasher.hash(password)
