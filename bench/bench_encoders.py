@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
 from models.encoder import DEFAULT_THREADS, USEEncoder, load_minilm, minilm_weights
 from models.onnx_minilm import OnnxMiniLMEncoder, ensure_exported, load_tokenizer, session_options
@@ -121,8 +122,6 @@ class _Interleaved:
 
 def agreement(cache: Path) -> dict[str, object]:
     """Banking77: a logistic regression on torch MiniLM embeddings, fed torch, onnx-fp32 and onnx-int8 test embeddings."""
-    from sklearn.linear_model import LogisticRegression
-
     train = pd.read_csv(DATA / "banking77" / "train.csv")
     test = pd.read_csv(DATA / "banking77" / "test.csv")
     runtimes = {name: load_minilm(runtime=name, cache_dir=cache) for name in ("torch", "onnx-fp32", "onnx-int8")}
