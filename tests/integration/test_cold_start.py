@@ -16,7 +16,7 @@ from triage import config
 from triage.adapters.taxonomy_file import load_taxonomy
 from triage.cli.main import main as cli
 from triage.config import Settings
-from triage.engine.factory import build_pipeline
+from triage.engine.factory import build_pipeline, configured_versions, pinned_model_uri
 from triage.engine.stages.zero_shot import ZeroShotClassifier
 from triage.kernel.errors import ModelNotReady
 
@@ -44,6 +44,19 @@ def test_with_no_champion_categories_are_zero_shot_and_sentiment_is_the_shipped_
     assert result.model_versions["sentiment"] == "triage-sentiment/shipped-default"
     assert result.model_versions["urgency"] == "triage-urgency/shipped-default"
     assert pipeline("系统崩溃了，所有用户都无法访问！！").category.label == "service/outage"
+
+
+def test_hot_reload_sees_the_fallbacks_as_served_and_a_first_champion_as_a_change(settings, encoder) -> None:
+    taxonomy = load_taxonomy(TAXONOMY)
+    pipeline = build_pipeline(settings, encoder=encoder.inner, taxonomy=taxonomy)
+    assert configured_versions(settings, taxonomy) == pipeline.model_versions  # no reload while nothing changed
+    client = tracking.mlflow_client(settings)
+    version = tracking.register_folder(client, settings, name="triage-urgency", folder=PRETRAINED_DIR / "urgency",
+                                       tags={"source": "shipped default"})  # fmt: skip
+    client.set_registered_model_alias("triage-urgency", tracking.CHAMPION, version)
+    assert configured_versions(settings, taxonomy)["urgency"] == f"triage-urgency/{version}"
+    assert pinned_model_uri(settings, "urgency") == f"models:/triage-urgency/{version}"
+    assert pinned_model_uri(settings, "category") == "zero-shot"
 
 
 def test_with_no_champion_and_no_taxonomy_serving_says_what_to_do(settings, encoder) -> None:

@@ -5,7 +5,7 @@ Which model serves each stage:
 * **category**: ``settings.category_model`` (default ``models:/triage-category@champion``). While the registry has
   no such champion (a new organisation, before any ``triage train``), the zero-shot stage classifies against the
   taxonomy file; ``TRIAGE_CATEGORY_MODEL=zero-shot`` forces it. Once a model is trained and promoted through the
-  champion gate, it takes over at the next hot reload, with no configuration change.
+  champion gate, a running service takes it over at its next model check (hot reload), with no configuration change.
 * **sentiment**, **urgency**: the registry's champion; while there is none, the default shipped in
   ``models/pretrained/<task>`` (trained on real public text; ``triage demo`` registers it as a version).
 """
