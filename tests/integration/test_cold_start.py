@@ -92,8 +92,9 @@ def test_the_shipped_default_registered_as_champion_is_what_a_first_trained_mode
 
 
 def test_evaluate_zero_shot_prints_the_same_json_as_a_trained_model(settings, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    # The CLI module first (importing it under a patched config would keep the patch after the test), then config.
     monkeypatch.setattr("triage.cli.evaluate.get_settings", lambda: settings)
+    monkeypatch.setattr(config, "get_settings", lambda: settings)
     tickets = REPO / "demo" / "tickets.csv"
     code = cli(["evaluate", "--zero-shot", str(TAXONOMY), "--data", str(tickets), "--label-col", "category",
                 "--quiet"])  # fmt: skip
@@ -107,8 +108,9 @@ def test_evaluate_zero_shot_prints_the_same_json_as_a_trained_model(settings, mo
 
 def test_evaluate_scores_the_shipped_sentiment_default_on_a_binary_coded_file(settings, monkeypatch, capsys,
                                                                                 tmp_path: Path) -> None:  # fmt: skip
-    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    # The CLI module first (importing it under a patched config would keep the patch after the test), then config.
     monkeypatch.setattr("triage.cli.evaluate.get_settings", lambda: settings)
+    monkeypatch.setattr(config, "get_settings", lambda: settings)
     reviews = pd.DataFrame({
         "text": ["质量太差了，用了两天就坏了，退货！", "非常满意，物流很快，推荐购买", "Worst support ever, still no refund!!",
                  "Great service, thank you so much"],
