@@ -28,6 +28,8 @@ from sqlalchemy import func, select, text
 
 from bench.harness import REPO, ServerProcess, demo_texts, prepare_models, ticket_payload, triage_env
 from bench.receiver import Receiver
+from kb_index.knowledge_base import FORMAT_VERSION as KB_FORMAT
+from models.loading import FORMAT_VERSION as MODEL_FORMAT
 from triage.adapters.bootstrap import build_service
 from triage.adapters.sql import tables as t
 from triage.adapters.sql.engine import make_engine
@@ -241,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_offline_environment()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    models_dir = RESULTS / "models" / args.encoder.replace("+", "-")
+    # Keyed by both artifact formats: heads or a KB from an older release are retrained, never served stale.
+    models_dir = RESULTS / "models" / f"{args.encoder.replace('+', '-')}-f{MODEL_FORMAT}-kb{KB_FORMAT}"
     if (models_dir / "kb" / "CURRENT").exists():
         models = {"encoder": args.encoder, "kb_dir": str(models_dir / "kb"),
                   **{f"{task}_model": str(models_dir / task) for task in ("category", "urgency", "sentiment")}}  # fmt: skip
