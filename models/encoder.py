@@ -46,8 +46,8 @@ from triage.kernel.language import detect_language
 #: Texts per forward pass. 32 keeps peak memory small on a 2-core, CPU-only machine.
 DEFAULT_BATCH_SIZE = 32
 #: Threads per model (ONNX Runtime intra-op, USE's BLAS, torch). One: scale with processes, not threads. On the
-#: shared 2-core machine two threads made the engine 2-6x slower (worker threads of OpenBLAS and ONNX Runtime
-#: wait for work by spinning, and fight every other process for the cores): bench/bench_encoders.py.
+#: 2-core machine two threads made the engine slower at every batch size (1.8x at batch 1, 2-6x while loaded):
+#: worker threads of OpenBLAS and ONNX Runtime wait for work by spinning and fight for the cores (bench triage).
 DEFAULT_THREADS = 1
 #: How MiniLM runs: ONNX Runtime with int8 or fp32 weights, or torch (sentence-transformers).
 RUNTIMES = ("onnx-fp32", "onnx-int8", "torch")

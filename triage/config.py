@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         description="Threads of each model in a serving process (encoders' intra-op threads, FAISS searches). Scale "
-        "with processes instead: on 2 shared cores, 2 threads measured 2-6x slower (threads spin-waiting for work).",
+        "with processes instead: on 2 cores, 2 threads measured slower at every batch size (1.8x at batch 1; threads spin-waiting for work).",
     )
     encoder_cache_dir: Path | None = Field(
         default=None, description="Where the ONNX export of MiniLM is cached; default `home`/encoders."
