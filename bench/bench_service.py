@@ -1,8 +1,8 @@
 """The service end to end over HTTP on loopback: a burst of 200 concurrent submissions (SQLite and PostgreSQL), and
 sustained throughput with micro-batching against a naive build that triages one ticket per encoder call.
 
-Run: ``.venv/bin/python -m bench.bench_service`` (about 10 minutes on 2 cores the first time, which trains the
-default models on the demo tickets into ``bench/results/models``). PostgreSQL rows run when
+Run: ``.venv/bin/python -m bench service`` (about 2 minutes on 2 cores; the first run also trains the default
+models on the demo tickets into ``bench/results/models``). PostgreSQL rows run when
 ``TRIAGE_BENCH_POSTGRES_URL`` (or ``TRIAGE_TEST_POSTGRES_URL``) names a database this benchmark may fill.
 
 "End to end" means: HTTP request, ticket persisted, triaged by the worker, routed, SLA clock started. Throughput is
