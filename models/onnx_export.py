@@ -40,7 +40,8 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.transformers import optimizer
 from sentence_transformers import SentenceTransformer
 
-from models.onnx_minilm import FILES, MANIFEST, RECIPE_VERSION, OnnxMiniLMEncoder, sha256
+from models.digest import sha256
+from models.onnx_minilm import FILES, MANIFEST, RECIPE_VERSION, OnnxMiniLMEncoder
 
 OPSET = 17
 HIDDEN_SIZE, NUM_HEADS = 384, 12

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import subprocess
@@ -27,6 +26,7 @@ import onnxruntime
 from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
+from models.digest import sha256
 from triage.kernel.errors import ModelNotReady
 
 #: Bump when the export recipe changes (see models/onnx_export.py); the cache folder name carries it.
@@ -38,15 +38,6 @@ MANIFEST = "export.json"
 #: it is the same in every batch, and measured no slower (no padding). fp32 batches texts sorted by length.
 BATCH_SIZES = {"int8": 1, "fp32": 32}
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_sentence_transformers_config(source: Path) -> int:

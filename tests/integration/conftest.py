@@ -21,7 +21,7 @@ from tests.fakes import fake_pipeline
 from triage.adapters.bootstrap import build_service
 from triage.adapters.sql.engine import make_engine
 from triage.adapters.sql.migrate import upgrade
-from triage.config import Settings
+from triage.config import Settings, get_settings
 from triage.kernel.clock import utc_now
 from triage.kernel.vocabulary import Role
 from triage.services.audit import SYSTEM
@@ -51,6 +51,17 @@ def always_on_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     agents = folder / "agents.toml"
     agents.write_text(re.sub(r"^shifts = .*$", "", agents.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always_on_config: Path) -> Iterator[Path]:
+    """An empty ``TRIAGE_HOME`` (SQLite) with the always-on configuration, for commands run through the CLI."""
+    monkeypatch.setenv("TRIAGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRIAGE_ROUTING_CONFIG_DIR", str(always_on_config))
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
 
 
 def new_database(backend: str, folder: Path) -> tuple[str, object]:

@@ -179,17 +179,7 @@ def test_an_idle_session_ends(database_url: str, tmp_path: Path, always_on_confi
         assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/login?next=/dashboard"
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always_on_config: Path) -> Iterator[Path]:
-    monkeypatch.setenv("TRIAGE_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TRIAGE_ROUTING_CONFIG_DIR", str(always_on_config))
-    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
-
-
-def test_users_create_reads_the_password_from_stdin_and_stores_an_argon2_hash(cli_env: Path, capsys,
+def test_users_create_reads_the_password_from_stdin_and_stores_an_argon2_hash(cli_home: Path, capsys,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001  # fmt: skip
     assert cli(["db", "upgrade"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret password\n"))

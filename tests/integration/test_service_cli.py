@@ -15,17 +15,7 @@ from triage.services.keys import authenticate
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always_on_config: Path) -> Path:
-    monkeypatch.setenv("TRIAGE_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TRIAGE_ROUTING_CONFIG_DIR", str(always_on_config))
-    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
-
-
-def test_serve_refuses_an_unmigrated_database_then_db_upgrade_fixes_it(env: Path, capsys) -> None:  # noqa: ANN001
+def test_serve_refuses_an_unmigrated_database_then_db_upgrade_fixes_it(cli_home: Path, capsys) -> None:  # noqa: ANN001
     assert cli(["serve", "--port", "1"]) == 2
     err = capsys.readouterr().err
     assert "has never been migrated" in err and "run `triage db upgrade` first" in err
@@ -37,7 +27,7 @@ def test_serve_refuses_an_unmigrated_database_then_db_upgrade_fixes_it(env: Path
     assert json.loads(capsys.readouterr().out)["up_to_date"] is True
 
 
-def test_keys_create_prints_the_key_alone_on_the_last_line_and_stores_only_its_hash(env: Path, capsys) -> None:  # noqa: ANN001
+def test_keys_create_prints_the_key_alone_on_the_last_line_and_stores_only_its_hash(cli_home: Path, capsys) -> None:  # noqa: ANN001
     assert cli(["db", "upgrade"]) == 0
     capsys.readouterr()
     assert cli(["keys", "create", "--role", "agent", "--agent", "wang.lei", "--name", "desk"]) == 0

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.digest import sha256
 from models.encoder import ConcatEncoder, LanguageGatedEncoder, MemoizedEncoder, encoder_runtime, unit_rows
 from models.loading import ScopeModel
-from models.onnx_minilm import FILES, MANIFEST, _cached_model, export_folder, sha256
+from models.onnx_minilm import FILES, MANIFEST, _cached_model, export_folder
 from tests.fakes import FakeEncoder
 
 
