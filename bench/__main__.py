@@ -1,4 +1,4 @@
-"""Benchmarks. ``python -m bench`` runs every one and prints its tables (about 80 minutes on 2 cores);
+"""Benchmarks. ``python -m bench`` runs every one and prints its tables (about half an hour on 2 cores);
 ``python -m bench NAME [OPTIONS]`` runs one:
 
 * ``triage``: the serving engine per encoder backend and runtime (``--json``: one JSON object, the README's table);
