@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python -m bench triage`` (a Markdown table) or ``python -m bench triage --json`` (one JSON
 object: a ``backends`` list with ``name``, ``default``, ``baseline``, ``tickets_per_s`` at batch sizes "1", "8"
-and "32", ``p50_ms``, ``p99_ms``, ``startup_s`` and ``peak_rss_mb``). About 10 minutes on 2 cores.
+and "32", ``p50_ms``, ``p99_ms``, ``startup_s`` and ``peak_rss_mb``). About 4 minutes on 2 cores.
 
 For every backend, a first subprocess trains the three heads on the demo tickets and saves them with a
 knowledge base; a second, fresh subprocess measures serving only: start-up (imports, encoder, heads and
