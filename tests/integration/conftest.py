@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import re
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from sqlalchemy import text
 from api.main import create_app
 from bench.harness import free_port, prepare_models, wait_ready
 from tests.fakes import fake_pipeline
+from triage import config
 from triage.adapters.bootstrap import build_service
 from triage.adapters.sql.engine import make_engine
 from triage.adapters.sql.migrate import upgrade
@@ -51,6 +55,25 @@ def always_on_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     agents = folder / "agents.toml"
     agents.write_text(re.sub(r"^shifts = .*$", "", agents.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
     return folder
+
+
+#: Every CLI module (each command's module reads settings through its own ``get_settings`` name).
+CLI_MODULES = tuple(f"triage.cli.{m.name}" for m in pkgutil.iter_modules([str(REPO / "triage" / "cli")]))
+
+
+def use_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """Make ``triage`` commands run in-process read ``settings``.
+
+    The CLI modules are imported before ``config.get_settings`` is patched: a module first imported under the patch
+    would bind the lambda, and the monkeypatch would restore that lambda after the test (a later test's command
+    then reads this test's home).
+    """
+    for module in CLI_MODULES:
+        importlib.import_module(module)
+    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    for module in CLI_MODULES:
+        if hasattr(sys.modules[module], "get_settings"):
+            monkeypatch.setattr(f"{module}.get_settings", lambda: settings)
 
 
 @pytest.fixture
@@ -215,9 +238,13 @@ def require_chromium() -> None:
                     "or set TRIAGE_TEST_CHROMIUM; these tests never download a browser")  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's chromium, headless, driven by Playwright's sync API (``playwright install`` is never run)."""
+    """Debian's chromium, headless, driven by Playwright's sync API (``playwright install`` is never run).
+
+    Module-scoped: the sync API keeps an event loop running in the main thread while it is open, and later
+    modules call ``asyncio.run``.
+    """
     require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:

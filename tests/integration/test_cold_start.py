@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from models.encoder import MemoizedEncoder
+from tests.integration.conftest import use_settings
 from training import tracking
 from training.default_models import PRETRAINED_DIR
 from training.train import train_task
-from triage import config
 from triage.adapters.taxonomy_file import load_taxonomy
 from triage.cli.main import main as cli
 from triage.config import Settings
@@ -92,9 +92,7 @@ def test_the_shipped_default_registered_as_champion_is_what_a_first_trained_mode
 
 
 def test_evaluate_zero_shot_prints_the_same_json_as_a_trained_model(settings, monkeypatch, capsys) -> None:
-    # The CLI module first (importing it under a patched config would keep the patch after the test), then config.
-    monkeypatch.setattr("triage.cli.evaluate.get_settings", lambda: settings)
-    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    use_settings(monkeypatch, settings)
     tickets = REPO / "demo" / "tickets.csv"
     code = cli(["evaluate", "--zero-shot", str(TAXONOMY), "--data", str(tickets), "--label-col", "category",
                 "--quiet"])  # fmt: skip
@@ -108,9 +106,7 @@ def test_evaluate_zero_shot_prints_the_same_json_as_a_trained_model(settings, mo
 
 def test_evaluate_scores_the_shipped_sentiment_default_on_a_binary_coded_file(settings, monkeypatch, capsys,
                                                                                 tmp_path: Path) -> None:  # fmt: skip
-    # The CLI module first (importing it under a patched config would keep the patch after the test), then config.
-    monkeypatch.setattr("triage.cli.evaluate.get_settings", lambda: settings)
-    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    use_settings(monkeypatch, settings)
     reviews = pd.DataFrame({
         "text": ["质量太差了，用了两天就坏了，退货！", "非常满意，物流很快，推荐购买", "Worst support ever, still no refund!!",
                  "Great service, thank you so much"],

@@ -44,7 +44,8 @@ def _seed_history(settings, server: LiveApi, key: str) -> None:  # noqa: ANN001
     service = build_service(settings)
     created = []
     for row in frame.itertuples():
-        at = now - timedelta(days=rng.uniform(0.2, DAYS - 0.5), hours=rng.uniform(0, 3))
+        # Inside the dashboard's window at any hour: it starts at UTC midnight DAYS - 1 days back.
+        at = now - timedelta(days=rng.uniform(0.2, DAYS - 1.5), hours=rng.uniform(0, 3))
         new = intake.NewTicket(subject=row.subject, body=row.body, channel=Channel(row.channel),
                                customer=Customer(row.customer_id, row.customer_tier))  # fmt: skip
         ticket, _ = intake.submit(service.start, new, principal=INTAKE, now=at)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from triage import config as config_module
+from tests.integration.conftest import use_settings
 from triage.adapters.policy_file import load_routing_config
 from triage.cli.main import main as cli
 from triage.config import Settings
@@ -81,8 +81,7 @@ def custom_models(tmp_path_factory: pytest.TempPathFactory):
     pd.DataFrame(_rows()).to_csv(data, index=False)
     settings = Settings(home=home, kb_dir=home / "no-kb", routing_config_dir=CONFIG)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config_module, "get_settings", lambda: settings)
-        patch.setattr("triage.cli.train.get_settings", lambda: settings, raising=False)
+        use_settings(patch, settings)
         for task in ("category", "urgency", "sentiment"):
             assert cli(["train", "--task", task, "--data", str(data), "--label-col", task, "--quiet"]) == 0
     return settings, data

@@ -10,9 +10,9 @@ import pytest
 
 import training.train as train_module
 from models.encoder import MemoizedEncoder
+from tests.integration.conftest import use_settings
 from training import tracking
 from training.train import train_task
-from triage import config
 from triage.cli.main import main as cli
 from triage.config import Settings
 from triage.engine.factory import build_pipeline
@@ -122,9 +122,7 @@ def test_serving_loads_champions_stamps_versions_and_batch_equals_single_calls(t
 
 
 def _run_cli(args: list[str], settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str, str]:
-    monkeypatch.setattr(config, "get_settings", lambda: settings)
-    for module in ("triage.cli.evaluate", "triage.cli.classify", "triage.cli.train"):
-        monkeypatch.setattr(f"{module}.get_settings", lambda: settings)
+    use_settings(monkeypatch, settings)
     code = cli(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
