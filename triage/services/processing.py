@@ -74,6 +74,10 @@ class WorkerSettings:
     incident_customers: int = 3
 
 
+#: How often the similarity memory drops tickets that left its window.
+PRUNE_EVERY = timedelta(minutes=1)
+
+
 class SimilarityMemory:
     """Recent tickets' embeddings, shared through the database so every process sees every ticket.
 
@@ -86,6 +90,7 @@ class SimilarityMemory:
         self.encoder_id = encoder_id
         self.window = window
         self._last_row = 0
+        self._pruned_at: datetime | None = None
         self._lock = threading.Lock()
 
     def refresh(self, uow: UnitOfWork, *, now: datetime) -> None:
@@ -93,7 +98,11 @@ class SimilarityMemory:
             for stored in uow.vectors.since(self._last_row, not_before=now - self.window, encoder_id=self.encoder_id):
                 self.remember(stored.number, stored.customer_id, stored.created_at, stored.vector)
                 self._last_row = max(self._last_row, stored.row_id)
-            self.finder.prune(now)  # a long-running worker holds the window's tickets, not every ticket it saw
+            # A long-running worker holds the window's tickets, not every ticket it saw. Pruning scans them all, so it
+            # runs once per PRUNE_EVERY rather than on every batch (the finder ignores stale tickets meanwhile).
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self.finder.prune(now)
+                self._pruned_at = now
 
     def remember(self, number: str, customer_id: str, created_at: datetime, vector: bytes | np.ndarray) -> None:
         array = np.frombuffer(vector, dtype=np.float32) if isinstance(vector, bytes) else vector
