@@ -46,15 +46,24 @@ def test_a_signature_line_does_not_cut_a_message_that_starts_with_it() -> None:
         "Thanks a lot for nothing, great job losing my order again 🙄",
         "你们这是什么破服务！！！我要投诉！",
         "第三次了，到底还要等多久？？",
+        "服务态度好差，房间极差",  # intensified negative words
+        "居然连热水都没有",  # indignation
     ],
 )
 def test_heated_messages_have_anger_intensity(angry: str) -> None:
     assert anger_intensity(angry) >= 0.3
 
 
+def test_three_exclamation_marks_heat_a_message_like_a_run() -> None:
+    assert anger_intensity("没啥区别！服务不行！退房！") == anger_intensity("服务不行!!") > 0
+    assert anger_intensity("没啥区别！服务不行。") == 0.0
+
+
 @pytest.mark.parametrize(
-    "calm", ["Could you send me the invoice for March?", "请问发票怎么开？", "The printer is broken."]
-)
+    "calm",
+    ["Could you send me the invoice for March?", "请问发票怎么开？", "The printer is broken.", "房间有点旧，早餐一般",
+     "服务很好，非常满意！"],
+)  # fmt: skip
 def test_plain_requests_and_problem_reports_have_no_heat(calm: str) -> None:
     assert anger_intensity(calm) == 0.0
 
