@@ -8,7 +8,9 @@
 * ``word``: word 1-2-gram TF-IDF (exact product names and phrases);
 * ``jieba``: jieba-segmented word 1-2-grams (Chinese words; English splits on spaces);
 * ``lexicon``: dense sentiment and anger cues (:mod:`models.sentiment_cues`: VADER, a Chinese polarity
-  lexicon, anger words, sarcasm, shouting, punctuation runs, emoji).
+  lexicon, anger words, sarcasm, shouting, punctuation runs, emoji);
+* ``char_cnn`` (opt-in, not in the default views): a character CNN fine-tuned from a reader pretrained on Chinese
+  reviews (:mod:`models.char_cnn`); it switches itself off on small or non-Chinese data.
 
 A head without the embedding view reads text alone and needs no encoder.
 
@@ -41,6 +43,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from models.char_cnn import CharCNNClassifier
 from models.features import TextFeatures
 from models.metrics import lowest_threshold_for_accuracy
 from models.sentiment_cues import cue_features
@@ -49,8 +52,10 @@ from triage.kernel.errors import InvalidDataset
 Progress = Callable[[str], None] | None
 #: Views that read the raw text (no embedding): character n-grams, regex words, jieba-segmented words
 #: (Chinese words, English words alike) and dense lexical sentiment cues (``models.sentiment_cues``).
-TEXT_VIEWS = ("char", "word", "jieba", "lexicon")
-VIEWS = ("embedding", *TEXT_VIEWS)
+TEXT_VIEWS = ("char", "word", "jieba", "lexicon", "char_cnn")
+#: Every view a head may use; :data:`VIEWS` are the default ones (``char_cnn`` trains a network: opt-in).
+ALL_VIEWS = ("embedding", *TEXT_VIEWS)
+VIEWS = ("embedding", "char", "word", "jieba", "lexicon")
 _WORD_CHARACTER = re.compile(r"\w")
 jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO on first use
 #: Log-probability given to a class a fold's model never saw.
@@ -60,10 +65,10 @@ _MAX_WEIGHT = 10.0
 
 
 def check_views(views: Sequence[str]) -> None:
-    """Raise ``ValueError`` unless ``views`` is a non-empty choice among :data:`VIEWS`."""
-    unknown = sorted(set(views) - set(VIEWS))
+    """Raise ``ValueError`` unless ``views`` is a non-empty choice among :data:`ALL_VIEWS`."""
+    unknown = sorted(set(views) - set(ALL_VIEWS))
     if unknown or not views:
-        raise ValueError(f"unknown views {unknown}; choose one or more of {', '.join(VIEWS)}")
+        raise ValueError(f"unknown views {unknown}; choose one or more of {', '.join(ALL_VIEWS)}")
 
 
 class HybridTextClassifier(ClassifierMixin, BaseEstimator):
@@ -77,7 +82,8 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         embedding_C: Inverse regularisation of each embedding view.
         char_C: Inverse regularisation of the character n-gram view.
         word_C: Inverse regularisation of the word n-gram view.
-        views: Which views to fit, among ``"embedding"``, ``"char"``, ``"word"``, ``"jieba"`` and ``"lexicon"``.
+        views: Which views to fit, among ``"embedding"``, ``"char"``, ``"word"``, ``"jieba"``, ``"lexicon"`` and
+            ``"char_cnn"``.
             Without ``"embedding"`` the head reads text alone and needs no encoder.
         embedding_blocks: Widths of the encoders concatenated in the embedding (``(384, 512)`` for
             MiniLM+USE); each block is its own view, re-normalised to unit length. ``None``: one block.
@@ -189,6 +195,8 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
             return vectorizer, regression(self.word_C)
         if name == "lexicon":
             return make_pipeline(FunctionTransformer(cue_features), StandardScaler()), regression(self.lexicon_C)
+        if name == "char_cnn":
+            return None, CharCNNClassifier(random_state=self.random_state)
         return None, regression(self.embedding_C)
 
     @staticmethod
@@ -351,8 +359,11 @@ def fit_view_weights(view_logs: dict[str, np.ndarray], truth: np.ndarray) -> dic
         return float(loss), (expected - true_logs).mean(axis=1)
 
     start = np.full(len(names), 1.0 / len(names))
+    # A view whose log-probabilities are equal across classes on every row (a view that switched itself off) says
+    # nothing: its weight is 0, not wherever the search started.
+    silent = np.ptp(stack, axis=2).max(axis=1) == 0
     result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=[(0.0, _MAX_WEIGHT)] * len(names))
-    weights = np.where(result.x < 1e-4, 0.0, result.x)
+    weights = np.where((result.x < 1e-4) | silent, 0.0, result.x)
     if not weights.any():  # degenerate data: fall back to an equal pool
         weights = start
     return {name: round(float(w), 6) for name, w in zip(names, weights, strict=True)}
