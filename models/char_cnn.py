@@ -3,7 +3,7 @@
 Characters are embedded, read by convolutions 1 to 5 characters wide (96 filters each), max-pooled over the text
 and classified. The embeddings and convolutions start from a **reader** we pretrain once on Chinese review
 sentiment (``models/pretrained/char_cnn_reader/``, rebuilt by ``python -m training.char_cnn_reader``); fitting
-fine-tunes it on the task's rows with a fresh output layer. Inference is numpy (no torch at serving) and reads
+fine-tunes it on the task's rows (the reader's output layer is kept for a two-class task, fresh otherwise). Inference is numpy (no torch at serving) and reads
 each text at its own length, so a text gets the same probabilities alone or in any batch.
 
 The view switches itself off (uniform probabilities, so the head gives it no weight) on data it cannot help:
@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from models.digest import sha256
 from triage.kernel.errors import ModelNotReady
 
-#: The shipped reader: ``weights.npz`` (``characters`` and the arrays of :data:`WEIGHT_NAMES`) and ``meta.json``.
+#: The shipped reader: ``weights.npz`` (``characters`` and the arrays of :func:`weight_names`) and ``meta.json``.
 READER_DIR = Path(__file__).resolve().parent / "pretrained" / "char_cnn_reader"
 REBUILD = "python -m training.char_cnn_reader"
 WIDTHS = (1, 2, 3, 4, 5)

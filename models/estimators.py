@@ -51,7 +51,8 @@ from triage.kernel.errors import InvalidDataset
 
 Progress = Callable[[str], None] | None
 #: Views that read the raw text (no embedding): character n-grams, regex words, jieba-segmented words
-#: (Chinese words, English words alike) and dense lexical sentiment cues (``models.sentiment_cues``).
+#: (Chinese words, English words alike), dense lexical sentiment cues (``models.sentiment_cues``) and the character
+#: CNN (``models.char_cnn``).
 TEXT_VIEWS = ("char", "word", "jieba", "lexicon", "char_cnn")
 #: Every view a head may use; :data:`VIEWS` are the default ones (``char_cnn`` trains a network: opt-in).
 ALL_VIEWS = ("embedding", *TEXT_VIEWS)
