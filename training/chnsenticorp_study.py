@@ -1,8 +1,8 @@
 """What was tried to lift ChnSentiCorp past the 0.943 bar without a Chinese pretrained transformer, reproducibly.
 
-``python -m training.chnsenticorp_study [--no-cnn]`` (about 14 minutes on 2 cores; 8 without the CNNs) prints one
-table. Every candidate is a *view*: 5-fold out-of-fold log-probabilities on ChnSentiCorp train, and a fit on all of
-train scored on validation and test. Each row gives the view alone, then the sentiment head's pool
+``python -m training.chnsenticorp_study [--no-cnn]`` (about 30 minutes on 2 shared cores; 8 without the CNNs)
+prints one table. Every candidate is a *view*: 5-fold out-of-fold log-probabilities on ChnSentiCorp train, and a
+fit on all of train scored on validation and test. Each row gives the view alone, then the sentiment head's pool
 (:func:`models.estimators.fit_view_weights` on the out-of-fold predictions, as ``triage train`` fits it) with the
 view added. Candidates are chosen on validation; test is reported beside it.
 
@@ -150,7 +150,7 @@ def pooled(views: dict[str, ViewLogs], labels: dict[str, np.ndarray]) -> dict[st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.chnsenticorp_study", description=__doc__.split("\n")[0])
-    parser.add_argument("--no-cnn", action="store_true", help="skip the two character CNNs (about 6.5 minutes)")
+    parser.add_argument("--no-cnn", action="store_true", help="skip the three character CNNs (about 20 minutes)")
     args = parser.parse_args(argv)
     configure_offline_environment()
     data = corpora.shared_data_dir()
