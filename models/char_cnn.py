@@ -7,13 +7,13 @@ fine-tunes it on the task's rows (the reader's output layer is kept for a two-cl
 each text at its own length, so a text gets the same probabilities alone or in any batch.
 
 The view switches itself off (uniform probabilities, so the head gives it no weight) on data it cannot help:
-fewer than ``min_rows`` rows, or fewer than ``min_chinese_share`` of the texts in Chinese.
+fewer than ``min_rows`` rows, or fewer than ``min_chinese_share`` of the texts in Chinese (the kernel's language
+detection).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,13 +25,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from models.digest import sha256
 from triage.kernel.errors import ModelNotReady
+from triage.kernel.language import detect_language
 
 #: The shipped reader: ``weights.npz`` (``characters`` and the arrays of :func:`weight_names`) and ``meta.json``.
 READER_DIR = Path(__file__).resolve().parent / "pretrained" / "char_cnn_reader"
 REBUILD = "python -m training.char_cnn_reader"
 WIDTHS = (1, 2, 3, 4, 5)
 PAD, UNKNOWN = 0, 1
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def weight_names() -> list[str]:
@@ -58,6 +58,26 @@ def numpy_logits(weights: dict[str, np.ndarray], ids: np.ndarray) -> np.ndarray:
         out = sum(padded[k : k + n] @ kernel[:, :, k].T for k in range(width)) + weights[f"conv{width}.bias"]
         pooled.append(np.maximum(out, 0).max(axis=0))
     return np.concatenate(pooled) @ weights["out.weight"].T + weights["out.bias"]
+
+
+def extend_vocabulary(texts: Sequence[str], vocabulary: dict[str, int] | None = None) -> dict[str, int]:
+    """``vocabulary`` (ids from 2; 0 pads, 1 is unknown) plus every character seen twice in ``texts`` and not in it,
+    most frequent first."""
+    extended = dict(vocabulary or {})
+    for ch, n in Counter(ch for text in texts for ch in text.lower()).most_common():
+        if n >= 2 and ch not in extended:
+            extended[ch] = len(extended) + 2
+    return extended
+
+
+def log_probabilities(weights: dict[str, np.ndarray], vocabulary: dict[str, int], texts: Sequence[str],
+                      max_chars: int) -> np.ndarray:  # fmt: skip
+    """Normalised log-probabilities of each text, read alone at its own length."""
+    if not len(texts):
+        return np.zeros((0, len(weights["out.bias"])))
+    logits = np.vstack([numpy_logits(weights, character_ids(text, vocabulary, max_chars)) for text in texts])
+    logits -= logits.max(axis=1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
 
 def load_reader(folder: Path = READER_DIR) -> tuple[dict[str, int], dict[str, np.ndarray]]:
@@ -196,18 +216,14 @@ class CharCNNClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, texts: Sequence[str], y: Sequence[Any]) -> CharCNNClassifier:
         labels = np.asarray([str(label) for label in y], dtype=object)
         self.classes_ = np.array(sorted(set(labels.tolist())), dtype=object)
-        chinese = np.mean([bool(_CJK.search(text)) for text in texts]) if len(texts) else 0.0
+        chinese = np.mean([detect_language(text).language == "zh" for text in texts]) if len(texts) else 0.0
         self.active_ = len(texts) >= self.min_rows and chinese >= self.min_chinese_share
         self.weights_: dict[str, np.ndarray] = {}
         self.vocabulary_: dict[str, int] = {}
         if not self.active_:
             return self
         vocabulary, start = load_reader() if self.use_reader else ({}, None)
-        counts = Counter(ch for text in texts for ch in text.lower())
-        for ch, n in counts.most_common():
-            if n >= 2 and ch not in vocabulary:
-                vocabulary[ch] = len(vocabulary) + 2
-        self.vocabulary_ = vocabulary
+        self.vocabulary_ = vocabulary = extend_vocabulary(texts, vocabulary)
         self.weights_ = train_network(
             texts, np.searchsorted(self.classes_, labels), vocabulary=vocabulary, n_classes=len(self.classes_),
             start=start, epochs=self.epochs, learning_rate=self.learning_rate, max_chars=self.max_chars,
@@ -219,10 +235,7 @@ class CharCNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "active_")
         if not self.active_:
             return np.full((len(texts), len(self.classes_)), -np.log(len(self.classes_)))
-        logits = np.vstack([numpy_logits(self.weights_, character_ids(t, self.vocabulary_, self.max_chars))
-                            for t in texts]) if len(texts) else np.zeros((0, len(self.classes_)))  # fmt: skip
-        logits = logits - logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return log_probabilities(self.weights_, self.vocabulary_, texts, self.max_chars)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.exp(self.predict_log_proba(texts))

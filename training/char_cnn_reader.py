@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse as sparse
 from sklearn.decomposition import TruncatedSVD
 
-from models.char_cnn import READER_DIR, train_network, weight_names
+from models.char_cnn import READER_DIR, extend_vocabulary, train_network, weight_names
 from models.digest import sha256
 from training import corpora
 from training.default_models import LICENCES, USE_NOTE
@@ -61,20 +61,16 @@ def character_embeddings(texts: Sequence[str], *, dim: int = 64, window: int = 3
 
 def reader_rows(data: Path) -> pd.DataFrame:
     """online_shopping reviews (``text``, ``label`` 0 negative / 1 positive) sharing no review with ChnSentiCorp."""
-    frame = corpora.read_csv(data, "online_shopping_10_cats/data.csv")
-    frame = frame[frame["review"].str.strip() != ""]
     chnsenticorp = pd.concat([corpora.chnsenticorp(data, split)["text"] for split in ("train", "validation", "test")])
-    frame = frame[~corpora.near_duplicates(frame["review"], chnsenticorp)].drop_duplicates("review")
-    return pd.DataFrame({"text": frame["review"].to_numpy(), "label": frame["label"].astype(int).to_numpy()})
+    return corpora.online_shopping_reviews(data, chnsenticorp)
 
 
 def build_reader(data: Path, out: Path = READER_DIR) -> Path:
     started = time.perf_counter()
     rows = reader_rows(data)
     texts = rows["text"].tolist()
-    counts = Counter(ch for text in texts for ch in text.lower())
-    characters = [ch for ch, n in counts.most_common() if n >= 2]
-    vocabulary = {ch: i + 2 for i, ch in enumerate(characters)}
+    vocabulary = extend_vocabulary(texts)
+    characters = list(vocabulary)  # in id order
     weights = train_network(
         texts, rows["label"].to_numpy(), vocabulary=vocabulary, n_classes=2,
         embedding_init=character_embeddings(texts), epochs=READER_EPOCHS, learning_rate=READER_LEARNING_RATE,

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,7 +38,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
-from models.char_cnn import CharCNNClassifier, character_ids, numpy_logits, train_network
+from models.char_cnn import CharCNNClassifier, extend_vocabulary, log_probabilities, train_network
 from models.encoder import load_encoder
 from models.estimators import HybridTextClassifier, fit_view_weights
 from models.features import TextFeatures
@@ -49,6 +47,8 @@ from training.char_cnn_reader import character_embeddings
 from triage.config import configure_offline_environment
 
 SPLITS = ("validation", "test")
+#: online_shopping categories of ChnSentiCorp's domains (hotels, books, computers).
+IN_DOMAIN = ("酒店", "书籍", "计算机")
 FOLDS = 5
 #: A view's log-probabilities: "oof" (train rows, out of fold), "validation", "test"; columns negative, positive.
 ViewLogs = dict[str, np.ndarray]
@@ -73,7 +73,7 @@ def head_view(view: str, *, extra: pd.DataFrame | None = None) -> Fitter:
 
     def fit(texts, y, embeddings, targets):  # noqa: ANN001, ANN202
         if extra is not None:
-            texts, y = texts + extra["text"].tolist(), np.concatenate([y, extra["y"].to_numpy()])
+            texts, y = texts + extra["text"].tolist(), np.concatenate([y, extra["label"].to_numpy()])
             embeddings = np.zeros((len(texts), 0), dtype=np.float32)
         head = HybridTextClassifier(views=[view], calibration_folds=2, n_jobs=2)
         head.fit(TextFeatures(texts, embeddings), y.astype(str))
@@ -85,7 +85,7 @@ def head_view(view: str, *, extra: pd.DataFrame | None = None) -> Fitter:
 def fixed_view(view: str, rows: pd.DataFrame) -> Fitter:
     """A head view trained once on other labelled ``rows``; the ChnSentiCorp training rows are only scored."""
     head = HybridTextClassifier(views=[view], calibration_folds=2, n_jobs=2)
-    head.fit(TextFeatures(rows["text"].tolist(), np.zeros((len(rows), 0))), rows["y"].astype(str).tolist())
+    head.fit(TextFeatures(rows["text"].tolist(), np.zeros((len(rows), 0))), rows["label"].astype(str).tolist())
     return lambda texts, y, embeddings, targets: [
         log_softmax(head.decision_logits(TextFeatures(t, np.zeros((len(t), 0)))), axis=1) for t, _ in targets
     ]
@@ -118,24 +118,12 @@ def cnn_from_vectors(vectors: dict[str, np.ndarray]) -> Fitter:
     """The same network started from character ``vectors`` alone (no supervised reader), 5 epochs."""
 
     def fit(texts, y, embeddings, targets):  # noqa: ANN001, ANN202
-        counts = Counter(ch for text in texts for ch in text.lower())
-        vocabulary = {ch: i + 2 for i, (ch, n) in enumerate(counts.most_common()) if n >= 2}
+        vocabulary = extend_vocabulary(texts)
         weights = train_network(texts, y, vocabulary=vocabulary, n_classes=2, embedding_init=vectors, epochs=5,
                                 learning_rate=2e-3)  # fmt: skip
-        return [log_softmax(np.vstack([numpy_logits(weights, character_ids(text, vocabulary, 256)) for text in t]),
-                            axis=1) for t, _ in targets]  # fmt: skip
+        return [log_probabilities(weights, vocabulary, t, 256) for t, _ in targets]
 
     return fit
-
-
-def online_shopping(data: Path, without: pd.Series, categories: Sequence[str] | None = None) -> pd.DataFrame:
-    """online_shopping reviews (``text``, ``y`` 1 positive) minus every exact or near-duplicate of ``without``."""
-    frame = corpora.read_csv(data, "online_shopping_10_cats/data.csv")
-    frame = frame[frame["review"].str.strip() != ""]
-    if categories:
-        frame = frame[frame["category"].isin(categories)]
-    frame = frame[~corpora.near_duplicates(frame["review"], without)].drop_duplicates("review")
-    return pd.DataFrame({"text": frame["review"].to_numpy(), "y": frame["label"].astype(int).to_numpy()})
 
 
 def accuracy(logs: np.ndarray, y: np.ndarray) -> float:
@@ -175,16 +163,17 @@ def main(argv: list[str] | None = None) -> int:
         "knn": lambda: {"knn": measure(knn_view)},
         "mlp_use": lambda: {"mlp_use": measure(mlp_view)},
         "transfer_char + transfer_jieba": lambda: {
-            f"transfer_{view}": measure(fixed_view(view, online_shopping(data, every_text)))
+            f"transfer_{view}": measure(fixed_view(view, corpora.online_shopping_reviews(data, every_text)))
             for view in ("char", "jieba")
         },
         "in_domain_rows": lambda: {
-            view: measure(head_view(view, extra=online_shopping(data, every_text, ("酒店", "书籍", "计算机"))))
+            view: measure(head_view(view, extra=corpora.online_shopping_reviews(data, every_text, IN_DOMAIN)))
             for view in ("char", "word", "jieba")
         },
     }
     if not args.no_cnn:
-        unlabelled = online_shopping(data, frames["test"]["text"])["text"].tolist() + texts["train"] + texts["validation"]
+        reviews = corpora.online_shopping_reviews(data, frames["test"]["text"])["text"].tolist()
+        unlabelled = reviews + texts["train"] + texts["validation"]
         candidates["cnn"] = lambda: {"cnn": measure(cnn_view(use_reader=False, epochs=5, learning_rate=2e-3))}
         candidates["cnn_vectors"] = lambda: {"cnn_vectors": measure(cnn_from_vectors(character_embeddings(unlabelled)))}
         candidates["char_cnn (the shipped reader, fine-tuned)"] = lambda: {"char_cnn": measure(cnn_view())}

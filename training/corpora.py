@@ -8,6 +8,7 @@ never measured on text it was trained on. Rows are read at run time and never co
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,17 @@ def near_duplicates(texts: pd.Series, of: pd.Series) -> np.ndarray:
     mask = np.zeros(len(texts), dtype=bool)
     mask[overlap.row[close]] = True
     return mask | texts.isin(set(of)).to_numpy()
+
+
+def online_shopping_reviews(data: Path, without: pd.Series, categories: Sequence[str] | None = None) -> pd.DataFrame:
+    """Distinct online_shopping_10_cats reviews (``text``, ``label`` 0 negative / 1 positive), optionally of some
+    ``categories`` only, minus every exact or near-duplicate of a text in ``without``."""
+    frame = read_csv(data, "online_shopping_10_cats/data.csv")
+    frame = frame[frame["review"].str.strip() != ""]
+    if categories:
+        frame = frame[frame["category"].isin(categories)]
+    frame = frame[~near_duplicates(frame["review"], without)].drop_duplicates("review")
+    return pd.DataFrame({"text": frame["review"].to_numpy(), "label": frame["label"].astype(int).to_numpy()})
 
 
 def online_shopping_sentiment(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

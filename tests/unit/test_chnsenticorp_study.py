@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.chnsenticorp_study import SPLITS, character_embeddings, pooled, view_logs
+from training.char_cnn_reader import character_embeddings
+from training.chnsenticorp_study import SPLITS, pooled, view_logs
 
 
 def test_characters_that_share_contexts_get_close_embeddings() -> None:
