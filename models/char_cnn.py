@@ -6,9 +6,10 @@ sentiment (``models/pretrained/char_cnn_reader/``, rebuilt by ``python -m traini
 fine-tunes it on the task's rows (the reader's output layer is kept for a two-class task, fresh otherwise). Inference is numpy (no torch at serving) and reads
 each text at its own length, so a text gets the same probabilities alone or in any batch.
 
-The view switches itself off (uniform probabilities, so the head gives it no weight) on data it cannot help:
-fewer than ``min_rows`` rows, or fewer than ``min_chinese_share`` of the texts in Chinese (the kernel's language
-detection).
+The view reads **Chinese texts only** (the kernel's language detection): it trains on the Chinese rows and gives
+every other text uniform probabilities, which add nothing to the head's pooled vote, so English text is left to the
+views that read it. It switches itself off (uniform everywhere, so the head gives it no weight) on data it cannot
+help: fewer than ``min_rows`` Chinese rows, or fewer than ``min_chinese_share`` of the texts in Chinese.
 """
 
 from __future__ import annotations
@@ -188,6 +189,11 @@ def train_network(
     return weights
 
 
+def is_chinese(texts: Sequence[str]) -> np.ndarray:
+    """Which of ``texts`` the kernel's language detection calls Chinese."""
+    return np.array([detect_language(text).language == "zh" for text in texts], dtype=bool)
+
+
 class CharCNNClassifier(ClassifierMixin, BaseEstimator):
     """The ``char_cnn`` view: fine-tunes the shipped reader on raw texts (see the module docstring).
 
@@ -197,8 +203,8 @@ class CharCNNClassifier(ClassifierMixin, BaseEstimator):
             out-of-fold accuracy).
         learning_rate: Adam's step size.
         max_chars: Characters read per text (the first and last half of a longer one).
-        min_rows: Fewer training rows switch the view off (a CNN needs thousands; n-grams suffice below).
-        min_chinese_share: A smaller share of texts with Chinese characters switches the view off.
+        min_rows: Fewer Chinese training rows switch the view off (a CNN needs thousands; n-grams suffice below).
+        min_chinese_share: A smaller share of Chinese texts switches the view off.
         random_state: Seed of initialisation, dropout and batch order.
     """
 
@@ -216,16 +222,18 @@ class CharCNNClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, texts: Sequence[str], y: Sequence[Any]) -> CharCNNClassifier:
         labels = np.asarray([str(label) for label in y], dtype=object)
         self.classes_ = np.array(sorted(set(labels.tolist())), dtype=object)
-        chinese = np.mean([detect_language(text).language == "zh" for text in texts]) if len(texts) else 0.0
-        self.active_ = len(texts) >= self.min_rows and chinese >= self.min_chinese_share
+        chinese = is_chinese(texts)
+        self.active_ = int(chinese.sum()) >= self.min_rows and float(chinese.mean()) >= self.min_chinese_share
         self.weights_: dict[str, np.ndarray] = {}
         self.vocabulary_: dict[str, int] = {}
         if not self.active_:
             return self
+        texts = [text for text, keep in zip(texts, chinese, strict=True) if keep]
         vocabulary, start = load_reader() if self.use_reader else ({}, None)
         self.vocabulary_ = vocabulary = extend_vocabulary(texts, vocabulary)
         self.weights_ = train_network(
-            texts, np.searchsorted(self.classes_, labels), vocabulary=vocabulary, n_classes=len(self.classes_),
+            texts, np.searchsorted(self.classes_, labels[chinese]), vocabulary=vocabulary,
+            n_classes=len(self.classes_),
             start=start, epochs=self.epochs, learning_rate=self.learning_rate, max_chars=self.max_chars,
             seed=self.random_state,
         )  # fmt: skip
@@ -233,9 +241,12 @@ class CharCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, texts: Sequence[str]) -> np.ndarray:
         check_is_fitted(self, "active_")
-        if not self.active_:
-            return np.full((len(texts), len(self.classes_)), -np.log(len(self.classes_)))
-        return log_probabilities(self.weights_, self.vocabulary_, texts, self.max_chars)
+        log_proba = np.full((len(texts), len(self.classes_)), -np.log(len(self.classes_)))
+        chinese = is_chinese(texts) if self.active_ else np.zeros(len(texts), dtype=bool)
+        if chinese.any():
+            read = [text for text, keep in zip(texts, chinese, strict=True) if keep]
+            log_proba[chinese] = log_probabilities(self.weights_, self.vocabulary_, read, self.max_chars)
+        return log_proba
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.exp(self.predict_log_proba(texts))

@@ -10,7 +10,8 @@
 * ``lexicon``: dense sentiment and anger cues (:mod:`models.sentiment_cues`: VADER, a Chinese polarity
   lexicon, anger words, sarcasm, shouting, punctuation runs, emoji);
 * ``char_cnn`` (opt-in, not in the default views): a character CNN fine-tuned from a reader pretrained on Chinese
-  reviews (:mod:`models.char_cnn`); it switches itself off on small or non-Chinese data.
+  reviews (:mod:`models.char_cnn`); it reads Chinese texts only and switches itself off on small or non-Chinese
+  data.
 
 A head without the embedding view reads text alone and needs no encoder.
 
@@ -43,7 +44,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from models.char_cnn import CharCNNClassifier
+from models.char_cnn import CharCNNClassifier, is_chinese
 from models.features import TextFeatures
 from models.metrics import lowest_threshold_for_accuracy
 from models.sentiment_cues import cue_features
@@ -63,6 +64,8 @@ jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO on first use
 _MISSING_CLASS_LOG_PROBA = -50.0
 #: Upper bound of a view weight (weights also carry the temperature, so they may exceed 1).
 _MAX_WEIGHT = 10.0
+#: Out-of-fold rows each language needs before Chinese texts get their own view weights.
+MIN_LANGUAGE_ROWS = 200
 
 
 def check_views(views: Sequence[str]) -> None:
@@ -104,6 +107,10 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
             accepted accuracy has a one-sided Wilson lower bound at this normal quantile ``>= target_accuracy``
             (1.645: 95%); 0 aims at the observed out-of-fold rate, which lands either side of the target. Data
             too small or noisy for the bound falls back to the observed rate (see :meth:`threshold_basis`).
+        language_view_weights: Fit a second set of view weights on the Chinese texts (the kernel's language
+            detection) and pool Chinese texts with it: in a bilingual head a view's worth differs by language
+            (VADER reads English only, ``char_cnn`` Chinese only). One set when either language has fewer than
+            :data:`MIN_LANGUAGE_ROWS` out-of-fold rows.
         max_iter: Iteration cap of each logistic regression.
         n_jobs: Parallel fits (joblib); ``-1`` uses every core.
         random_state: Seed of the fold split.
@@ -128,6 +135,7 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         calibration_rows: int = 10_000,
         target_accuracy: float = 0.98,
         threshold_z: float = 1.645,
+        language_view_weights: bool = False,
         max_iter: int = 2000,
         n_jobs: int | None = -1,
         random_state: int = 0,
@@ -148,6 +156,7 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_rows = calibration_rows
         self.target_accuracy = target_accuracy
         self.threshold_z = threshold_z
+        self.language_view_weights = language_view_weights
         self.max_iter = max_iter
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -279,13 +288,22 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         for (index, name), fold_log in zip(((i, n) for i in range(len(splits)) for n in names), fold_logs, strict=True):
             out_of_fold[name][np.searchsorted(self.oof_rows_, splits[index][1])] = fold_log
         truth = np.searchsorted(self.classes_, labels[self.oof_rows_])
-        self.view_weights_ = fit_view_weights(out_of_fold, truth)
-        oof_probability = np.exp(log_softmax(_pool(out_of_fold, self.view_weights_), axis=1))
+        oof_texts = [texts[row] for row in self.oof_rows_]
+        chinese = is_chinese(oof_texts) if self.language_view_weights else np.zeros(len(oof_texts), dtype=bool)
+        self.chinese_view_weights_: dict[str, float] | None = None
+        if min(chinese.sum(), (~chinese).sum()) >= MIN_LANGUAGE_ROWS:
+            self.view_weights_ = fit_view_weights(_rows(out_of_fold, ~chinese), truth[~chinese])
+            self.chinese_view_weights_ = fit_view_weights(_rows(out_of_fold, chinese), truth[chinese])
+        else:
+            self.view_weights_ = fit_view_weights(out_of_fold, truth)
+        oof_probability = np.exp(log_softmax(self._pooled_logs(out_of_fold, oof_texts), axis=1))
         self.oof_confidence_ = oof_probability.max(axis=1)
         self.oof_correct_ = oof_probability.argmax(axis=1) == truth
         self.abstain_threshold_ = self.abstain_threshold_for(self.target_accuracy)
-        used = [name for name in names if self.view_weights_[name] > 0]
-        say(f"fitting {len(used)} views on all rows (weights {self.view_weights_})")
+        chinese_weights = self.chinese_view_weights_ or {}
+        used = [name for name in names if self.view_weights_[name] > 0 or chinese_weights.get(name, 0.0) > 0]
+        say(f"fitting {len(used)} views on all rows (weights {self.view_weights_}"
+            + (f"; Chinese texts {chinese_weights})" if chinese_weights else ")"))
         fitted = parallel(delayed(self._fit_view)(name, texts, embeddings, labels) for name in used)
         self.views_ = dict(zip(used, fitted, strict=True))
         self.n_features_in_ = embeddings.shape[1]
@@ -322,7 +340,17 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         view_logs = {
             name: self._view_log_proba(name, fitted, texts, embeddings) for name, fitted in self.views_.items()
         }
-        return _pool(view_logs, self.view_weights_)
+        return self._pooled_logs(view_logs, texts)
+
+    def _pooled_logs(self, view_logs: dict[str, np.ndarray], texts: list[str]) -> np.ndarray:
+        """The views' log-probabilities pooled with the fitted weights (Chinese texts with their own, if fitted)."""
+        pooled = _pool(view_logs, self.view_weights_)
+        chinese_weights = getattr(self, "chinese_view_weights_", None)  # heads pickled before it existed: None
+        if chinese_weights:
+            chinese = is_chinese(texts)
+            if chinese.any():
+                pooled = np.where(chinese[:, None], _pool(view_logs, chinese_weights), pooled)
+        return pooled
 
     def predict_proba(self, X: TextFeatures) -> np.ndarray:
         """Calibrated probabilities; rows sum to 1, columns follow ``classes_``."""
@@ -335,6 +363,10 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
 def segment_words(text: str) -> list[str]:
     """Lower-cased words of ``text``: jieba segments Chinese into words and splits English on spaces."""
     return [token for token in jieba.lcut(text.lower()) if _WORD_CHARACTER.search(token)]
+
+
+def _rows(view_logs: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: logs[mask] for name, logs in view_logs.items()}
 
 
 def _pool(view_logs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:

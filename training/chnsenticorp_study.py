@@ -1,7 +1,7 @@
 """What was tried to lift ChnSentiCorp past the 0.943 bar without a Chinese pretrained transformer, reproducibly.
 
-``python -m training.chnsenticorp_study [--no-cnn]`` (about 30 minutes on 2 shared cores; 8 without the CNNs)
-prints one table. Every candidate is a *view*: 5-fold out-of-fold log-probabilities on ChnSentiCorp train, and a
+``python -m training.chnsenticorp_study [--no-cnn] [--only NAME ...]`` (about 30 minutes on 2 shared cores; 8
+without the CNNs; ``--only char_cnn``: the head's views and that row) prints one table. Every candidate is a *view*: 5-fold out-of-fold log-probabilities on ChnSentiCorp train, and a
 fit on all of train scored on validation and test. Each row gives the view alone, then the sentiment head's pool
 (:func:`models.estimators.fit_view_weights` on the out-of-fold predictions, as ``triage train`` fits it) with the
 view added. Candidates are chosen on validation; test is reported beside it.
@@ -139,6 +139,8 @@ def pooled(views: dict[str, ViewLogs], labels: dict[str, np.ndarray]) -> dict[st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.chnsenticorp_study", description=__doc__.split("\n")[0])
     parser.add_argument("--no-cnn", action="store_true", help="skip the three character CNNs (about 20 minutes)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run these candidates only (knn, mlp_use, "
+                        "transfer_char, in_domain_rows, cnn, cnn_vectors, char_cnn) beside the head's views")
     args = parser.parse_args(argv)
     configure_offline_environment()
     data = corpora.shared_data_dir()
@@ -178,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         candidates["cnn_vectors"] = lambda: {"cnn_vectors": measure(cnn_from_vectors(character_embeddings(unlabelled)))}
         candidates["char_cnn (the shipped reader, fine-tuned)"] = lambda: {"char_cnn": measure(cnn_view())}
     for name, run in candidates.items():
+        if args.only and name.split()[0] not in args.only:
+            continue
         started = time.perf_counter()
         added = run()
         alone = {s: accuracy(next(iter(added.values()))[s], labels[s]) for s in SPLITS} if len(added) == 1 else None

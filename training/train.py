@@ -157,6 +157,7 @@ def fit_artifact(
         params={
             **estimator.get_params(),
             "view_weights": estimator.view_weights_,
+            **({"chinese_view_weights": estimator.chinese_view_weights_} if estimator.chinese_view_weights_ else {}),
             "threshold_basis": estimator.threshold_basis(estimator.target_accuracy),
             **({"label_order": label_order} if label_order else {}),
         },  # fmt: skip
@@ -309,6 +310,8 @@ def train_task(
         mlflow.set_tags({"data_fingerprint": train.fingerprint(), "holdout_fingerprint": holdout.fingerprint()})
         mlflow.log_metrics({**artifact.card.metrics, "train_seconds": train_seconds})
         mlflow.log_metrics({f"view_weight.{k}": v for k, v in artifact.estimator.view_weights_.items()})
+        chinese_weights = artifact.estimator.chinese_view_weights_ or {}
+        mlflow.log_metrics({f"view_weight.zh.{k}": v for k, v in chinese_weights.items()})
         if champion_metrics:
             mlflow.log_metrics({f"champion_{k}": v for k, v in champion_metrics.items() if isinstance(v, int | float)})
         with tracking.scratch_dir() as scratch:

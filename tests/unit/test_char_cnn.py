@@ -72,6 +72,18 @@ def test_a_network_learns_separable_chinese_text_and_predicts_each_text_alone_as
     np.testing.assert_allclose(alone, batch)
 
 
+def test_the_view_reads_chinese_texts_only_and_leaves_other_text_uniform() -> None:
+    pytest.importorskip("torch")
+    chinese = ["服务很好房间干净", "服务很差房间很吵"] * 30
+    english = ["great service, clean room", "awful service, noisy room"] * 5
+    labels = ["positive", "negative"] * 35
+    view = CharCNNClassifier(use_reader=False, epochs=20, learning_rate=1e-2, min_rows=50).fit(chinese + english, labels)
+    assert view.active_ and view.predict(chinese[:2]).tolist() == ["positive", "negative"]
+    np.testing.assert_allclose(view.predict_proba(english[:2] + [""]), np.full((3, 2), 0.5))
+    few_chinese = CharCNNClassifier(min_rows=61).fit(chinese + english, labels)  # 60 Chinese rows of 70
+    assert not few_chinese.active_
+
+
 def test_train_network_starts_from_a_readers_characters_and_convolutions() -> None:
     pytest.importorskip("torch")
     reader = train_network(["好", "差"], np.array([1, 0]), vocabulary={"好": 2, "差": 3}, n_classes=2, epochs=0,

@@ -162,3 +162,35 @@ def test_large_data_fits_only_the_folds_needed_for_calibration() -> None:
     assert 20 <= len(head.oof_rows_) < len(texts)  # two folds of five
     assert len(head.oof_confidence_) == len(head.oof_rows_)
     assert (head.predict(TextFeatures(texts, embeddings)) == np.array(labels, dtype=object)).mean() > 0.95
+
+
+def _bilingual(n_per_class: int = 80) -> tuple[list[str], list[str], np.ndarray]:
+    """English texts whose label only the embedding carries; Chinese texts whose label only their words carry."""
+    rng = np.random.default_rng(3)
+    english, labels_en, chinese, labels_zh = [], [], [], []
+    for label, words in _WORDS.items():
+        for i in range(n_per_class):
+            english.append(f"ticket number {rng.integers(10**6)} please help {i}")
+            labels_en.append(label)
+            chinese.append(f"工单{''.join(rng.choice(words[4:], size=2))}请尽快处理{i}")
+            labels_zh.append(label)
+    embeddings = np.vstack([_embeddings(labels_en, (16,), informative=(True,)),
+                            _embeddings(labels_zh, (16,), informative=(False,), seed=2)])  # fmt: skip
+    return english + chinese, labels_en + labels_zh, embeddings
+
+
+def test_chinese_texts_get_their_own_view_weights_when_asked() -> None:
+    texts, labels, embeddings = _bilingual()
+    features = TextFeatures(texts, embeddings)
+    head = _head(views=("embedding", "char"), embedding_blocks=(16,), language_view_weights=True).fit(features, labels)
+
+    assert head.chinese_view_weights_ is not None
+    assert head.view_weights_["embedding.0-16"] > head.view_weights_["char"]  # English: the embedding carries it
+    assert head.chinese_view_weights_["char"] > 5 * head.chinese_view_weights_["embedding.0-16"]  # Chinese: words
+    half = len(texts) // 2
+    assert (head.predict(features) == np.array(labels, dtype=object))[half:].mean() > 0.95
+    mixed = [0, half, 1, half + 1]
+    alone = np.vstack([head.predict_proba(TextFeatures([texts[i]], embeddings[[i]])) for i in mixed])
+    np.testing.assert_allclose(head.predict_proba(TextFeatures([texts[i] for i in mixed], embeddings[mixed])), alone)
+    one_set = _head(views=("embedding", "char"), embedding_blocks=(16,)).fit(features, labels)
+    assert one_set.chinese_view_weights_ is None
