@@ -68,7 +68,7 @@ USE_NOTE = (
     "(`triage train --task sentiment`) and promote it through the champion gate."
 )
 
-SENTIMENT_SAMPLES = {"online_shopping_per_category": 500, "banking77": 1500, "atec": 4000, "smp2017": 1844, "it": 800}
+SENTIMENT_SAMPLES = {"online_shopping_per_category": 500, "banking77": 1500, "atec": 12000, "smp2017": 1844, "it": 800}
 
 
 def _neutral(texts: pd.Series) -> pd.DataFrame:
@@ -167,6 +167,7 @@ def build_default(task: str, *, data: Path | None = None, out: Path | None = Non
         params={
             **head.get_params(),
             "view_weights": head.view_weights_,
+            **({"chinese_view_weights": head.chinese_view_weights_} if head.chinese_view_weights_ else {}),
             **({"label_order": ["P1", "P2", "P3", "P4"]} if task == "urgency" else {}),
             "use": USE_NOTE,
             "rebuild": f"python -m training.default_models {task}",
