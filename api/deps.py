@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 
 from triage.adapters.bootstrap import Service
 from triage.domain.access import Principal
@@ -18,6 +20,20 @@ from triage.services.keys import authenticate, hash_key
 MAX_ROW_ID = 2**63 - 1
 #: A row id in a path (an alert, a webhook delivery).
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+def _storable(value: datetime) -> datetime:
+    """``value`` if the databases can store its instant (stored in UTC): 0001-01-01T00:00+01:00 cannot."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is outside the dates this service stores (years 1-9999 in UTC)") from None
+    return value
+
+
+#: A date and time in a query (``from``, ``to``, ``since``): out of the storable range is a 422, not an overflow.
+Instant = Annotated[datetime, AfterValidator(_storable)]
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import PrincipalDep, RowId, ServiceDep
+from api.deps import Instant, PrincipalDep, RowId, ServiceDep
 from api.errors import COMMON_ERRORS, NOT_FOUND
 from api.schemas import (
     DeliveryPublic,
@@ -93,7 +92,7 @@ def redeliver(delivery_id: RowId, service: ServiceDep, principal: PrincipalDep) 
 
 
 @router.get("/models/quality")
-def model_quality(service: ServiceDep, principal: PrincipalDep, since: datetime | None = None) -> dict[str, Any]:
+def model_quality(service: ServiceDep, principal: PrincipalDep, since: Instant | None = None) -> dict[str, Any]:
     """Live accuracy per model version and label from agents' corrections, the abstain rate, the re-routed share."""
     return feedback.quality(service.read, principal, since=since)
 

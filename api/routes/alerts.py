@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import MAX_ROW_ID, PrincipalDep, RowId, ServiceDep
+from api.deps import MAX_ROW_ID, Instant, PrincipalDep, RowId, ServiceDep
 from api.errors import COMMON_ERRORS, NOT_FOUND
 from api.schemas import AlertPublic, alert_public
 from triage.adapters.bootstrap import Service
@@ -43,8 +42,8 @@ def list_alerts(
     team: Annotated[str | None, Query(max_length=100)] = None,
     ticket: Annotated[str | None, Query(max_length=32)] = None,
     acknowledged: bool | None = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[Instant | None, Query(alias="from")] = None,
+    to: Instant | None = None,
     order: Annotated[str, Query(pattern="^(severity|time)$")] = "severity",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertPublic]:

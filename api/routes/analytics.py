@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import PrincipalDep, ServiceDep
+from api.deps import Instant, PrincipalDep, ServiceDep
 from api.errors import COMMON_ERRORS
 from triage.kernel.clock import utc_now
 from triage.kernel.vocabulary import Channel, Priority
@@ -21,8 +20,8 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=COM
 def report(
     service: ServiceDep,
     principal: PrincipalDep,
-    from_: Annotated[datetime, Query(alias="from", description="Start (inclusive), with a time zone.")],
-    to: Annotated[datetime, Query(description="End (exclusive), with a time zone.")],
+    from_: Annotated[Instant, Query(alias="from", description="Start (inclusive), with a time zone.")],
+    to: Annotated[Instant, Query(description="End (exclusive), with a time zone.")],
     team: Annotated[str | None, Query(max_length=100)] = None,
     channel: Channel | None = None,
     category: Annotated[str | None, Query(max_length=200, description="A category and the labels below it.")] = None,

@@ -115,6 +115,16 @@ def test_alerts_are_listed_scoped_and_acknowledged(live) -> None:  # noqa: ANN00
     assert httpx.get(f"{server.url}/api/v1/alerts", headers=_auth(keys["admin"]), params={"type": "coffee"}).status_code == 422
 
 
+def test_a_date_the_databases_cannot_store_is_a_clear_422(live) -> None:  # noqa: ANN001
+    server, keys, _ = live
+    before_year_one = "0001-01-01T00:00:00+01:11"  # a fuzz finding: its UTC instant is in year 0
+    for path, params in (("/api/v1/analytics", {"from": before_year_one, "to": "2026-01-01T00:00:00Z"}),
+                         ("/api/v1/alerts", {"from": before_year_one}),
+                         ("/api/v1/models/quality", {"since": "9999-12-31T23:00:00-05:00"})):  # fmt: skip
+        answer = httpx.get(f"{server.url}{path}", headers=_auth(keys["admin"]), params=params)
+        assert answer.status_code == 422 and "years 1-9999" in answer.text, (path, answer.text)
+
+
 def test_a_dead_receiver_gets_retries_then_a_dead_letter_then_a_manual_redelivery(live) -> None:  # noqa: ANN001
     server, keys, settings = live
     receiver = Receiver("s" * 32)  # not started: nothing listens
