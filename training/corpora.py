@@ -78,25 +78,29 @@ def near_duplicates(texts: pd.Series, of: pd.Series) -> np.ndarray:
     return mask | texts.isin(set(of)).to_numpy()
 
 
-def online_shopping_reviews(data: Path, without: pd.Series, categories: Sequence[str] | None = None) -> pd.DataFrame:
-    """Distinct online_shopping_10_cats reviews (``text``, ``label`` 0 negative / 1 positive), optionally of some
-    ``categories`` only, minus every exact or near-duplicate of a text in ``without``."""
+def _distinct_reviews(data: Path, without: pd.Series, categories: Sequence[str] | None = None) -> pd.DataFrame:
+    """online_shopping_10_cats rows (``review``, ``category``, ``label`` as in the file) with a non-empty review,
+    optionally of some ``categories`` only, minus every exact or near-duplicate of a text in ``without``, each
+    review once."""
     frame = read_csv(data, "online_shopping_10_cats/data.csv")
     frame = frame[frame["review"].str.strip() != ""]
     if categories:
         frame = frame[frame["category"].isin(categories)]
-    frame = frame[~near_duplicates(frame["review"], without)].drop_duplicates("review")
+    return frame[~near_duplicates(frame["review"], without)].drop_duplicates("review")
+
+
+def online_shopping_reviews(data: Path, without: pd.Series, categories: Sequence[str] | None = None) -> pd.DataFrame:
+    """Distinct online_shopping_10_cats reviews (``text``, ``label`` 0 negative / 1 positive), optionally of some
+    ``categories`` only, minus every exact or near-duplicate of a text in ``without``."""
+    frame = _distinct_reviews(data, without, categories)
     return pd.DataFrame({"text": frame["review"].to_numpy(), "label": frame["label"].astype(int).to_numpy()})
 
 
 def online_shopping_sentiment(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """online_shopping_10_cats reviews with sentiment labels, minus every near-duplicate of a ChnSentiCorp test
     text, split 80/20 by (category, label) with :data:`SEED`. Columns ``text``, ``label``, ``category``."""
-    frame = read_csv(data, "online_shopping_10_cats/data.csv")
-    frame = frame[frame["review"].str.strip() != ""]
-    frame = frame.assign(text=frame["review"], label=frame["label"].map(_BINARY_SENTIMENT))
-    frame = frame[~near_duplicates(frame["text"], chnsenticorp(data, "test")["text"])]
-    frame = frame.drop_duplicates("text").reset_index(drop=True)
+    frame = _distinct_reviews(data, chnsenticorp(data, "test")["text"])
+    frame = frame.assign(text=frame["review"], label=frame["label"].map(_BINARY_SENTIMENT)).reset_index(drop=True)
     frame["stratum"] = frame["category"] + "/" + frame["label"]
     train, test = seeded_split(frame, "stratum")
     return train[["text", "label", "category"]], test[["text", "label", "category"]]
