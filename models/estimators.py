@@ -309,6 +309,12 @@ class HybridTextClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = embeddings.shape[1]
         return self
 
+    def pool_weights(self) -> dict[str, dict[str, float]]:
+        """The fitted view weights for a model card: ``view_weights``, and ``chinese_view_weights`` if fitted."""
+        check_is_fitted(self, "view_weights_")
+        chinese = getattr(self, "chinese_view_weights_", None)
+        return {"view_weights": self.view_weights_, **({"chinese_view_weights": chinese} if chinese else {})}
+
     def abstain_threshold_for(self, target_accuracy: float) -> float:
         """The abstain threshold for another target accepted accuracy, from the stored out-of-fold predictions.
 

@@ -166,8 +166,7 @@ def build_default(task: str, *, data: Path | None = None, out: Path | None = Non
         n_train=len(frame),
         params={
             **head.get_params(),
-            "view_weights": head.view_weights_,
-            **({"chinese_view_weights": head.chinese_view_weights_} if head.chinese_view_weights_ else {}),
+            **head.pool_weights(),
             **({"label_order": ["P1", "P2", "P3", "P4"]} if task == "urgency" else {}),
             "use": USE_NOTE,
             "rebuild": f"python -m training.default_models {task}",

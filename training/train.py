@@ -156,8 +156,7 @@ def fit_artifact(
         n_train=len(train),
         params={
             **estimator.get_params(),
-            "view_weights": estimator.view_weights_,
-            **({"chinese_view_weights": estimator.chinese_view_weights_} if estimator.chinese_view_weights_ else {}),
+            **estimator.pool_weights(),
             "threshold_basis": estimator.threshold_basis(estimator.target_accuracy),
             **({"label_order": label_order} if label_order else {}),
         },  # fmt: skip

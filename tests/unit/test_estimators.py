@@ -194,3 +194,5 @@ def test_chinese_texts_get_their_own_view_weights_when_asked() -> None:
     np.testing.assert_allclose(head.predict_proba(TextFeatures([texts[i] for i in mixed], embeddings[mixed])), alone)
     one_set = _head(views=("embedding", "char"), embedding_blocks=(16,)).fit(features, labels)
     assert one_set.chinese_view_weights_ is None
+    assert head.pool_weights() == {"view_weights": head.view_weights_, "chinese_view_weights": head.chinese_view_weights_}
+    assert one_set.pool_weights() == {"view_weights": one_set.view_weights_}  # what the model card records
