@@ -20,12 +20,18 @@ view added. Candidates are chosen on validation; test is reported beside it.
 * ``char_cnn``: the product's ``char_cnn`` view: the shipped reader (those embeddings, then trained on
   online_shopping sentiment with every ChnSentiCorp text removed; ``training/char_cnn_reader.py``), fine-tuned.
 
+``--only regularisation`` is not a candidate view but the choice of the n-gram views' inverse regularisation (``char_C``
+and ``word_C`` of ``training/configs/sentiment.toml``, one value for the char, word and jieba views): each value of
+:data:`C_GRID`, with the head's other views and ``char_cnn``, pooled, is scored on the 10,800 rows that are not test
+(train out of fold, then validation) by accuracy and log-loss; the lowest log-loss is the config's value.
+
 Rows are read from ../shared/data at run time and never written anywhere.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +56,8 @@ SPLITS = ("validation", "test")
 #: online_shopping categories of ChnSentiCorp's domains (hotels, books, computers).
 IN_DOMAIN = ("酒店", "书籍", "计算机")
 FOLDS = 5
+#: Inverse regularisation tried for the char, word and jieba views together (``--only regularisation``).
+C_GRID = (3.0, 10.0, 30.0, 100.0, 300.0)
 #: A view's log-probabilities: "oof" (train rows, out of fold), "validation", "test"; columns negative, positive.
 ViewLogs = dict[str, np.ndarray]
 #: fit(train texts, train labels 0/1, train embeddings, [(texts, embeddings) to score]) -> log-probabilities each.
@@ -68,14 +76,15 @@ def view_logs(fit: Fitter, texts: dict[str, list[str]], y: np.ndarray, embedding
     return {"oof": oof, **dict(zip(SPLITS, scored, strict=True))}
 
 
-def head_view(view: str, *, extra: pd.DataFrame | None = None) -> Fitter:
-    """One view of the sentiment head (its own defaults), optionally with ``extra`` labelled rows added to training."""
+def head_view(view: str, *, extra: pd.DataFrame | None = None, **params: Any) -> Fitter:
+    """One view of the sentiment head (its own defaults, or ``params``), optionally with ``extra`` labelled rows
+    added to training."""
 
     def fit(texts, y, embeddings, targets):  # noqa: ANN001, ANN202
         if extra is not None:
             texts, y = texts + extra["text"].tolist(), np.concatenate([y, extra["label"].to_numpy()])
             embeddings = np.zeros((len(texts), 0), dtype=np.float32)
-        head = HybridTextClassifier(views=[view], calibration_folds=2, n_jobs=2)
+        head = HybridTextClassifier(views=[view], calibration_folds=2, n_jobs=2, **params)
         head.fit(TextFeatures(texts, embeddings), y.astype(str))
         return [log_softmax(head.decision_logits(TextFeatures(t, e)), axis=1) for t, e in targets]
 
@@ -130,17 +139,33 @@ def accuracy(logs: np.ndarray, y: np.ndarray) -> float:
     return float((logs.argmax(axis=1) == y).mean())
 
 
-def pooled(views: dict[str, ViewLogs], labels: dict[str, np.ndarray]) -> dict[str, float]:
+def _pools(views: dict[str, ViewLogs], labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The views pooled as the head pools them (weights fitted out of fold), on every split, as log-probabilities."""
     weights = fit_view_weights({name: v["oof"] for name, v in views.items()}, labels["train"])
-    pool = {s: sum(w * views[n][s] for n, w in weights.items()) for s in SPLITS}
+    return {s: log_softmax(sum(w * views[n][s] for n, w in weights.items()), axis=1) for s in ("oof", *SPLITS)}
+
+
+def pooled(views: dict[str, ViewLogs], labels: dict[str, np.ndarray]) -> dict[str, float]:
+    """Accuracy of the pooled views on validation and test."""
+    pool = _pools(views, labels)
     return {s: accuracy(pool[s], labels[s]) for s in SPLITS}
+
+
+def selection_scores(views: dict[str, ViewLogs], labels: dict[str, np.ndarray]) -> dict[str, float]:
+    """Accuracy and mean log-loss of the pooled views on every row that is not test: train out of fold, then
+    validation. What a setting is chosen on (test stays unseen)."""
+    pool = _pools(views, labels)
+    logs = np.concatenate([pool["oof"], pool["validation"]])
+    truth = np.concatenate([labels["train"], labels["validation"]])
+    return {"accuracy": accuracy(logs, truth), "log_loss": float(-logs[np.arange(len(truth)), truth].mean())}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.chnsenticorp_study", description=__doc__.split("\n")[0])
     parser.add_argument("--no-cnn", action="store_true", help="skip the three character CNNs (about 20 minutes)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run these candidates only (knn, mlp_use, "
-                        "transfer_char, in_domain_rows, cnn, cnn_vectors, char_cnn) beside the head's views")
+                        "transfer_char, in_domain_rows, cnn, cnn_vectors, char_cnn, regularisation) beside the "
+                        "head's views")
     args = parser.parse_args(argv)
     configure_offline_environment()
     data = corpora.shared_data_dir()
@@ -154,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     def measure(fit: Fitter) -> ViewLogs:
         return view_logs(fit, texts, labels["train"], embeddings)
 
+    shipped_cnn = functools.cache(lambda: measure(cnn_view()))  # for its row and the regularisation grid
     started = time.perf_counter()
     head = {view: measure(head_view(view)) for view in ("embedding", "char", "word", "jieba", "lexicon")}
     print("| candidate | alone: validation | alone: test | head + candidate: validation | head + candidate: test | s |")
@@ -182,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
         candidates["cnn"] = lambda: {"cnn": measure(cnn_view(use_reader=False, epochs=5, learning_rate=2e-3))}
         candidates["cnn_vectors"] = cnn_vectors
-        candidates["char_cnn (the shipped reader, fine-tuned)"] = lambda: {"char_cnn": measure(cnn_view())}
+        candidates["char_cnn (the shipped reader, fine-tuned)"] = lambda: {"char_cnn": shipped_cnn()}
     for name, run in candidates.items():
         if args.only and name.split()[0] not in args.only:
             continue
@@ -193,7 +219,23 @@ def main(argv: list[str] | None = None) -> int:
         solo = f"{alone['validation']:.4f} | {alone['test']:.4f}" if alone else "- | -"
         print(f"| {name} | {solo} | {together['validation']:.4f} | {together['test']:.4f} | "
               f"{time.perf_counter() - started:.0f} |", flush=True)  # fmt: skip
+    if args.only and "regularisation" in args.only:
+        regularisation_grid({**head, "char_cnn": shipped_cnn()}, measure, labels)
     return 0
+
+
+def regularisation_grid(views: dict[str, ViewLogs], measure: Callable[[Fitter], ViewLogs],
+                        labels: dict[str, np.ndarray]) -> None:  # fmt: skip
+    """Print, for each value of :data:`C_GRID`, the trained sentiment head's ``views`` pooled with its n-gram views
+    refitted at that inverse regularisation: chosen on the rows that are not test, with test beside them."""
+    print("\n| n-gram views' C | not test (train out of fold + validation): accuracy | log-loss | validation | test |")
+    print("|---|---|---|---|---|")
+    for c in C_GRID:
+        ngrams = {"char": measure(head_view("char", char_C=c)),
+                  **{view: measure(head_view(view, word_C=c)) for view in ("word", "jieba")}}  # fmt: skip
+        chosen, together = selection_scores({**views, **ngrams}, labels), pooled({**views, **ngrams}, labels)
+        print(f"| {c:g} | {chosen['accuracy']:.4f} | {chosen['log_loss']:.4f} | {together['validation']:.4f} | "
+              f"{together['test']:.4f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

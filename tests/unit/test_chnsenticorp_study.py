@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from training.char_cnn_reader import character_embeddings
-from training.chnsenticorp_study import SPLITS, pooled, view_logs
+from training.chnsenticorp_study import SPLITS, pooled, selection_scores, view_logs
 
 
 def test_characters_that_share_contexts_get_close_embeddings() -> None:
@@ -46,3 +46,20 @@ def test_pooling_a_view_that_knows_the_answer_beats_a_guess() -> None:
         return {"oof": logs(labels["train"]), **{s: logs(labels[s]) for s in SPLITS}}
 
     assert pooled({"guess": view(False), "oracle": view(True)}, labels) == {"validation": 1.0, "test": 1.0}
+
+
+def test_a_setting_is_chosen_on_train_out_of_fold_and_validation_rows_never_on_test() -> None:
+    labels = {"train": np.array([0, 1] * 50), "validation": np.array([1, 0] * 5), "test": np.array([0, 1] * 5)}
+
+    def logs(y: np.ndarray, p_true: float) -> np.ndarray:
+        return np.log(np.where(np.eye(2)[y] == 1, p_true, 1 - p_true))
+
+    # Right on every row but test's, where it is always wrong: the selection figures must not see test.
+    view = {"oof": logs(labels["train"], 0.8), "validation": logs(labels["validation"], 0.8),
+            "test": logs(labels["test"], 0.1)}  # fmt: skip
+    scores = selection_scores({"view": view}, labels)
+    assert scores["accuracy"] == 1.0
+    assert pooled({"view": view}, labels)["test"] == 0.0
+    # The log-loss is the pooled (re-scaled) one, below the raw view's -log(0.8) since the pool sharpens a view
+    # that is always right, and positive.
+    assert 0.0 < scores["log_loss"] < -np.log(0.8)
